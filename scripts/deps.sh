@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages opsmeter builds with are installed. Sourced by the other scripts.
+# As root it installs what is missing with apt-get; otherwise it names the exact command to run.
+OPSMETER_PACKAGES=(g++ cmake ninja-build pkg-config libcurl4-openssl-dev libssl-dev
+  nlohmann-json3-dev libgtest-dev libcpp-httplib-dev)
+
+opsmeter_ensure_packages() {
+  local missing=() pkg
+  for pkg in "${OPSMETER_PACKAGES[@]}" "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing missing packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Missing packages: ${missing[*]}" >&2
+    echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+    return 1
+  fi
+}

@@ -1,0 +1,134 @@
+// Request ids: a per-thread CSPRNG-seeded generator and the deterministic sha256 helper.
+#include "opsmeter/ids.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <sys/random.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+
+namespace opsmeter {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Bumped in the child after fork() so that threads reseed instead of repeating the parent's ids.
+std::atomic<std::uint64_t> g_fork_generation{0};
+
+void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+bool fill_random(void* buffer, std::size_t size) noexcept {
+  auto* bytes = static_cast<unsigned char*>(buffer);
+  std::size_t filled = 0;
+  while (filled < size) {
+    const ssize_t got = getrandom(bytes + filled, size - filled, 0);
+    if (got <= 0) break;
+    filled += static_cast<std::size_t>(got);
+  }
+  if (filled == size) return true;
+  return RAND_bytes(bytes, static_cast<int>(size)) == 1;
+}
+
+// SplitMix64's finaliser: a bijection on 64-bit values, so distinct counters give distinct ids.
+std::uint64_t mix64(std::uint64_t z) noexcept {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+struct ThreadIdState {
+  std::uint64_t prefix = 0;   // random per thread: separates threads and processes
+  std::uint64_t key = 0;      // random per thread: hides the counter
+  std::uint64_t counter = 0;  // never repeats within the thread
+  std::uint64_t generation = ~0ULL;
+
+  void reseed() noexcept {
+    std::uint64_t seed[2] = {0, 0};
+    if (!fill_random(seed, sizeof seed)) {
+      // No entropy source answered; fall back to addresses and time, still unique per thread.
+      const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+      seed[0] = reinterpret_cast<std::uintptr_t>(this) ^ static_cast<std::uint64_t>(now);
+      seed[1] = mix64(seed[0] + 0x9e3779b97f4a7c15ULL);
+    }
+    prefix = seed[0];
+    key = seed[1];
+    counter = 0;
+  }
+};
+
+void append_hex64(char* out, std::uint64_t value) noexcept {
+  for (int i = 15; i >= 0; --i) {
+    out[i] = kHex[value & 0xF];
+    value >>= 4;
+  }
+}
+
+std::string_view trim(std::string_view text) noexcept {
+  const auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+std::string new_request_id() noexcept {
+  static std::once_flag fork_hook;
+  std::call_once(fork_hook, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
+  thread_local ThreadIdState state;
+  const std::uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+  if (state.generation != generation) {
+    state.reseed();
+    state.generation = generation;
+  }
+  const std::uint64_t n = state.counter++;
+  char text[4 + 32] = {'e', 'x', 't', '_'};
+  append_hex64(text + 4, state.prefix);
+  append_hex64(text + 20, mix64(n ^ state.key));
+  try {
+    return std::string(text, sizeof text);
+  } catch (...) {
+    return std::string();
+  }
+}
+
+std::string sha256_hex(std::string_view data) noexcept {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    return std::string();
+  }
+  try {
+    std::string hex(static_cast<std::size_t>(length) * 2, '0');
+    for (unsigned int i = 0; i < length; ++i) {
+      hex[2 * i] = kHex[digest[i] >> 4];
+      hex[2 * i + 1] = kHex[digest[i] & 0xF];
+    }
+    return hex;
+  } catch (...) {
+    return std::string();
+  }
+}
+
+std::string deterministic_request_id(std::string_view key) noexcept {
+  try {
+    std::string normalized(trim(key));
+    for (char& c : normalized) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    const std::string hex = sha256_hex(normalized);
+    if (hex.empty()) return std::string();
+    return "ext_" + hex.substr(0, 24);
+  } catch (...) {
+    return std::string();
+  }
+}
+
+}  // namespace opsmeter

@@ -5,6 +5,7 @@
 // platform header.
 #pragma once
 
+#include "opsmeter/client.hpp"
 #include "opsmeter/ids.hpp"
 #include "opsmeter/record.hpp"
 #include "opsmeter/serialize.hpp"

@@ -1,0 +1,208 @@
+// opsmeter/client.hpp: the telemetry client that delivers records to the Opsmeter ingest API.
+//
+// How it works: `record()` validates a record on the caller's thread and moves it into a
+// bounded lock-free queue; one background worker serializes each record and POSTs it to
+// `{base_url}/v1/ingest/llm-request` over libcurl (keep-alive, several requests in flight,
+// 300-800 ms timeouts). The worker applies the delivery policy:
+//
+//   2xx            delivered (the body is parsed best-effort for the budget posture)
+//   429            the whole sender waits for Retry-After (seconds or HTTP-date, 1 s if absent,
+//                  capped by `max_retry_after`), then resends the same record (same id)
+//   402            no retry; telemetry pauses for `pause_window`: new records are dropped at
+//                  `record()` as `paused`, queued ones are dropped and counted; after the
+//                  window one probe record decides whether to resume. Provider calls continue.
+//   408, 5xx,      retried with exponential backoff and full jitter, same id, up to
+//   network error  `max_retries` resends, then dropped as `retries_exhausted`
+//   other 4xx      permanent: dropped as `rejected`, counted by status; 401/403 logged loudly
+//
+// Every record ends in exactly one bucket of `stats()`: delivered, dropped by reason, or still
+// pending (queued, in flight, waiting to retry), so that at any quiet moment
+// `recorded == delivered + dropped + pending`.
+//
+// Guarantees: nothing here throws or aborts. `record()` never blocks, performs no I/O and no
+// JSON work, and allocates nothing beyond what the caller's record already owns. `flush()` and
+// `shutdown()` return by their deadline (shutdown aborts in-flight transfers at the deadline),
+// even against a server that accepts connections and never answers. Callbacks run on the
+// worker thread; an exception thrown by a callback is caught and counted.
+//
+// Thread-safety: every member function may be called concurrently from any thread, except that
+// a Client may not be destroyed or moved while another thread is using it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "opsmeter/export.hpp"
+#include "opsmeter/record.hpp"
+#include "opsmeter/validation.hpp"
+
+namespace opsmeter {
+
+enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
+OPSMETER_API std::string_view to_string(LogLevel level) noexcept;
+
+// Why a record was not delivered.
+enum class DropReason : std::uint8_t {
+  kQueueFull,         // record(): the queue was at capacity (the newest record is dropped)
+  kPaused,            // telemetry paused after a 402; dropped at record() or from the queue
+  kInvalid,           // record(): validation failed
+  kDisabled,          // record(): the client is disabled (bad options, see status())
+  kRejected,          // the server answered a permanent 4xx (see Stats::rejected_by_status)
+  kRetriesExhausted,  // transient failures outlasted max_retries
+  kTooOld,            // older than max_record_age before it could be sent
+  kShutdown,          // still pending when shutdown() reached its deadline, or recorded after
+  kInternal,          // out of memory while serializing (never expected)
+};
+inline constexpr std::size_t kDropReasonCount = 9;
+OPSMETER_API std::string_view to_string(DropReason reason) noexcept;
+
+// The answer of record().
+struct RecordResult {
+  enum class Outcome : std::uint8_t { kQueued, kDropped, kInvalid };
+  Outcome outcome = Outcome::kQueued;
+  DropReason reason = DropReason::kQueueFull;  // meaningful when outcome != kQueued
+  ValidationError validation;                  // meaningful when outcome == kInvalid
+
+  bool queued() const noexcept { return outcome == Outcome::kQueued; }
+};
+
+// Budget and plan posture from the latest ingest response that carried a JSON body. Every
+// field is optional because the server may leave any of them out.
+struct IngestPosture {
+  std::optional<bool> ok;
+  std::string reason;
+  std::optional<bool> telemetry_paused;
+  std::optional<bool> provider_calls_continue;
+  std::optional<bool> is_plan_limit_reached;
+  std::optional<bool> budget_warning;   // legacy flag
+  std::optional<bool> budget_exceeded;  // legacy flag
+  std::string plan_tier;
+  std::vector<std::string> warnings;
+  std::optional<std::int64_t> plan_limit_requests;
+  std::optional<std::int64_t> free_limit_remaining_requests;
+};
+
+// Passed to Options::on_result once per record that reaches its end on the worker.
+struct DeliveryReport {
+  std::string_view external_request_id;
+  bool delivered = false;
+  DropReason reason = DropReason::kInternal;  // when !delivered
+  int http_status = 0;                        // last HTTP status, 0 if none
+  int attempts = 0;                           // requests sent for this record
+  const IngestPosture* posture = nullptr;     // parsed response body, if any
+};
+
+// Passed to Options::on_pause when telemetry pauses (402) and when it resumes.
+struct PauseEvent {
+  bool paused = false;
+  std::string_view reason;              // e.g. "plan_limit_reached"
+  std::chrono::milliseconds window{0};  // how long the pause lasts, when paused
+};
+
+struct Options {
+  std::string api_key;                             // X-API-Key; required
+  std::string base_url = "https://api.opsmeter.io";  // trailing slashes are stripped
+  Environment environment = Environment::kProd;    // for records that leave it unset
+  DataMode data_mode = DataMode::kReal;            // for records that leave it unset
+
+  // Per-request timeout. Clamped to 300-800 ms (the contract's range) unless
+  // `allow_any_timeout` is set.
+  std::chrono::milliseconds timeout{600};
+  bool allow_any_timeout = false;
+
+  std::size_t queue_capacity = 10000;  // records waiting to be sent; 1 to 1,000,000
+  std::size_t max_in_flight = 4;       // concurrent requests; 1 to 64
+  int max_retries = 2;                 // resends after a transient failure; 0 to 10
+  std::chrono::milliseconds retry_base_delay{200};   // backoff = rand(0, base * 2^n)
+  std::chrono::milliseconds retry_max_delay{5000};   // backoff cap
+  std::chrono::milliseconds max_retry_after{60000};  // cap on a 429's Retry-After
+  std::chrono::milliseconds pause_window{600000};    // 402 pause, 10 minutes
+  std::chrono::milliseconds max_record_age{300000};  // older records are dropped, not sent
+  std::chrono::milliseconds shutdown_timeout{2000};  // used by the destructor
+
+  LogLevel log_level = LogLevel::kWarn;  // messages below this level are not produced
+  // Log sink; default: one line on stderr. Never receives the API key.
+  std::function<void(LogLevel, std::string_view)> on_log;
+  std::function<void(const DeliveryReport&)> on_result;
+  std::function<void(const PauseEvent&)> on_pause;
+};
+
+// Counters since construction. At a quiet moment (after flush() returned kFlushed, or after
+// shutdown()), recorded == delivered + dropped + pending().
+struct Stats {
+  std::uint64_t recorded = 0;  // calls to record()
+  std::uint64_t delivered = 0;
+  std::uint64_t dropped = 0;  // sum of dropped_by_reason
+  std::uint64_t dropped_by_reason[kDropReasonCount] = {};  // indexed by DropReason
+  std::map<int, std::uint64_t> rejected_by_status;         // permanent 4xx, by status
+  std::uint64_t queued = 0;         // waiting in the queue now
+  std::uint64_t in_flight = 0;      // being sent now
+  std::uint64_t retry_waiting = 0;  // waiting for a retry or throttle window now
+  std::uint64_t retried = 0;        // resends after transient failures
+  std::uint64_t throttled = 0;      // 429 answers
+  std::uint64_t requests_sent = 0;  // HTTP requests started
+  std::uint64_t bytes_sent = 0;     // request body bytes
+  std::uint64_t callback_errors = 0;  // exceptions caught from user callbacks
+  std::string last_error;             // latest failure, e.g. "http 503" or "timeout"
+
+  std::uint64_t pending() const noexcept { return queued + in_flight + retry_waiting; }
+  std::uint64_t dropped_for(DropReason reason) const noexcept {
+    return dropped_by_reason[static_cast<std::size_t>(reason)];
+  }
+};
+
+struct ClientStatus {
+  bool enabled = false;
+  std::string disabled_reason;  // why the client is disabled, if it is
+  bool shut_down = false;
+  bool telemetry_paused = false;
+  std::string pause_reason;  // e.g. "plan_limit_reached"
+  std::chrono::steady_clock::time_point paused_until{};
+  bool throttled = false;
+  std::chrono::steady_clock::time_point throttled_until{};
+  std::optional<IngestPosture> posture;  // from the latest response with a JSON body
+};
+
+enum class FlushResult : std::uint8_t { kFlushed, kTimedOut };
+OPSMETER_API std::string_view to_string(FlushResult result) noexcept;
+
+class OPSMETER_API Client {
+ public:
+  // Never throws. Bad options (missing key, malformed base URL) give a disabled client that
+  // drops every record as kDisabled and says why in status() and in one log line.
+  explicit Client(Options options) noexcept;
+  ~Client();  // shutdown(options.shutdown_timeout)
+
+  Client(Client&& other) noexcept;
+  Client& operator=(Client&& other) noexcept;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Validates the record and moves it into the queue. Never blocks or throws.
+  RecordResult record(LlmCallRecord&& record) noexcept;
+  // Copies the record first; the copy may allocate.
+  RecordResult record(const LlmCallRecord& record) noexcept;
+
+  // Waits until nothing is queued, in flight or waiting to retry, or until `timeout` passes.
+  FlushResult flush(std::chrono::milliseconds timeout) noexcept;
+  // Flushes until `timeout`, then stops the worker, aborting what is still in flight; records
+  // not delivered by then are dropped as kShutdown. Later calls return at once.
+  FlushResult shutdown(std::chrono::milliseconds timeout) noexcept;
+
+  Stats stats() const noexcept;
+  ClientStatus status() const noexcept;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace opsmeter

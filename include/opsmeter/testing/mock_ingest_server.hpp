@@ -1,0 +1,113 @@
+// opsmeter/testing/mock_ingest_server.hpp: a local Opsmeter ingest server for tests.
+//
+// MockIngestServer speaks the ingest contract over real HTTP on loopback, so you can test your
+// own instrumentation end to end without network access or an Opsmeter account:
+//
+//   POST /v1/ingest/llm-request        X-API-Key checked (401), payload validated (400 with a
+//                                      JSON error), idempotent by externalRequestId (a
+//                                      duplicate is answered 200 and counted, not stored
+//                                      twice), 200 body {"ok":true,"planTier":...,"warnings":[],
+//                                      budget and pause flags}
+//   GET  /v1/diagnostics/workspace-status  plan and budget posture
+//   GET  /__stats                      what the server received, as JSON
+//   POST /__reset                      forget everything received, clear faults
+//
+// Faults are scriptable: a queue of faults for the next N ingest requests (`push_fault`), a
+// fault drawn for a fraction of requests (`set_fault_fraction`, seeded, so repeatable), and a
+// plan limit that answers 402 once K records are stored. Faults: any HTTP status, 429 with a
+// Retry-After value (seconds or HTTP-date), a delay before answering, a TCP reset, accepting
+// the request and never answering, and a 200 with a non-JSON body.
+//
+// Link `opsmeter::testing`. The same server runs as the `opsmeter-mock-server` executable.
+// Thread-safety: every member may be called from any thread while the server runs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "opsmeter/export.hpp"
+
+namespace opsmeter::testing {
+
+struct Fault {
+  enum class Kind : std::uint8_t { kStatus, kThrottle, kDelay, kReset, kNeverAnswer, kGarbageBody };
+  Kind kind = Kind::kStatus;
+  int status = 503;                      // kStatus: the status to answer
+  std::string retry_after;               // kThrottle: Retry-After value; empty sends none
+  std::chrono::milliseconds delay{0};    // kDelay: wait this long, then answer normally
+
+  static Fault http_status(int status) { return Fault{Kind::kStatus, status, {}, {}}; }
+  static Fault throttle(std::string retry_after) {
+    return Fault{Kind::kThrottle, 429, std::move(retry_after), {}};
+  }
+  static Fault delay_for(std::chrono::milliseconds delay) { return Fault{Kind::kDelay, 0, {}, delay}; }
+  static Fault reset() { return Fault{Kind::kReset, 0, {}, {}}; }
+  static Fault never_answer() { return Fault{Kind::kNeverAnswer, 0, {}, {}}; }
+  static Fault garbage_body() { return Fault{Kind::kGarbageBody, 200, {}, {}}; }
+};
+
+// One ingest request as the server saw it.
+struct ReceivedRequest {
+  std::string external_request_id;  // "" when the body had none
+  std::string body;
+  std::string api_key;
+  int status = 0;  // what the server answered; 0 for a reset or a request never answered
+  bool duplicate = false;
+  std::chrono::steady_clock::time_point arrived_at;
+  std::chrono::system_clock::time_point arrived_at_wall;  // for checking HTTP-date Retry-After
+};
+
+struct MockIngestOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: an ephemeral port, see port()
+  std::string api_key = "test-key";
+  std::string plan_tier = "Free";
+  int threads = 32;  // concurrent connections served
+};
+
+class OPSMETER_API MockIngestServer {
+ public:
+  explicit MockIngestServer(MockIngestOptions options = {});
+  ~MockIngestServer();  // stops the server
+  MockIngestServer(const MockIngestServer&) = delete;
+  MockIngestServer& operator=(const MockIngestServer&) = delete;
+
+  // Binds and starts serving on a background thread. False (see last_error()) if it cannot.
+  bool start();
+  // Stops serving; held (never-answered or delayed) requests are released first.
+  void stop();
+
+  int port() const;
+  std::string base_url() const;  // "http://127.0.0.1:<port>"
+  std::string last_error() const;
+
+  void push_fault(const Fault& fault, int count = 1);
+  void set_fault_fraction(const Fault& fault, double fraction, std::uint64_t seed = 1);
+  void set_plan_limit(std::int64_t stored_records);  // < 0: no limit (the default)
+  void set_budget_flags(bool warning, bool exceeded);
+  void clear_faults();  // also releases requests held by never-answer
+
+  std::vector<ReceivedRequest> requests() const;  // every ingest request, in arrival order
+  std::vector<std::string> stored_bodies() const;  // one body per stored externalRequestId
+  std::size_t request_count() const;
+  std::size_t stored_count() const;
+  std::size_t duplicate_count() const;
+  std::map<int, std::size_t> counts_by_status() const;
+  std::string stats_json() const;  // the body of GET /__stats
+  void reset();                    // forget received requests and clear faults
+
+  // Wait (on a condition, not a sleep) until at least `n` requests arrived / records were
+  // stored, or the timeout passes. True when the count was reached.
+  bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const;
+  bool wait_for_stored(std::size_t n, std::chrono::milliseconds timeout) const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace opsmeter::testing

@@ -1,0 +1,299 @@
+// opsmeter::Client: the caller-facing hand-off, the worker thread, flush and shutdown.
+#include "opsmeter/client.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <thread>
+
+#include "curl_transport.hpp"
+#include "dispatcher.hpp"
+#include "log.hpp"
+#include "opsmeter/version.hpp"
+#include "options.hpp"
+#include "shared_state.hpp"
+
+namespace opsmeter {
+
+using detail::Clock;
+using detail::Millis;
+using detail::TimePoint;
+
+std::string_view to_string(DropReason reason) noexcept {
+  switch (reason) {
+    case DropReason::kQueueFull: return "queue_full";
+    case DropReason::kPaused: return "paused";
+    case DropReason::kInvalid: return "invalid";
+    case DropReason::kDisabled: return "disabled";
+    case DropReason::kRejected: return "rejected";
+    case DropReason::kRetriesExhausted: return "retries_exhausted";
+    case DropReason::kTooOld: return "too_old";
+    case DropReason::kShutdown: return "shutdown";
+    case DropReason::kInternal: return "internal";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(FlushResult result) noexcept {
+  return result == FlushResult::kFlushed ? "flushed" : "timed_out";
+}
+
+class Client::Impl {
+ public:
+  explicit Impl(Options options)
+      : config_(detail::finalize_options(std::move(options))),
+        logger_(config_.options.log_level, config_.options.on_log),
+        shared_(config_.options.queue_capacity) {
+    for (const std::string& warning : config_.warnings) logger_.log(LogLevel::kWarn, warning);
+    disabled_reason_ = config_.disabled_reason;
+    if (disabled_reason_.empty()) disabled_reason_ = detail::ensure_curl_global_init();
+    if (disabled_reason_.empty()) {
+      detail::CurlSettings settings;
+      settings.url = config_.ingest_url;
+      settings.api_key = config_.options.api_key;
+      settings.user_agent = std::string("opsmeter-cpp/") + version();
+      settings.timeout = config_.options.timeout;
+      settings.max_in_flight = config_.options.max_in_flight;
+      transport_ = detail::make_curl_transport(settings, disabled_reason_);
+    }
+    if (!disabled_reason_.empty()) {
+      logger_.log(LogLevel::kError, "telemetry disabled: " + disabled_reason_);
+      shared_.accepting.store(false, std::memory_order_release);
+      return;
+    }
+    dispatcher_.emplace(config_, shared_, *transport_, logger_);
+    worker_ = std::thread([this] { run_worker(); });
+  }
+
+  ~Impl() { shutdown(config_.options.shutdown_timeout); }
+
+  RecordResult record(LlmCallRecord&& record) noexcept {
+    RecordResult result;
+    if (!disabled_reason_.empty()) return drop(DropReason::kDisabled);
+    // Counted as inside before the accepting check, so shutdown can wait for stragglers.
+    shared_.producers_inside.fetch_add(1, std::memory_order_seq_cst);
+    result = hand_off(std::move(record));
+    shared_.producers_inside.fetch_sub(1, std::memory_order_release);
+    return result;
+  }
+
+  FlushResult flush(Millis timeout) noexcept { return flush_until(Clock::now() + timeout); }
+
+  FlushResult shutdown(Millis timeout) noexcept {
+    const TimePoint deadline = Clock::now() + timeout;
+    std::lock_guard<std::mutex> lock(shutdown_mu_);
+    if (shut_down_) return shutdown_result_;
+    shut_down_ = true;
+    shared_.accepting.store(false, std::memory_order_seq_cst);
+    if (!worker_.joinable()) return shutdown_result_;
+    shutdown_result_ = flush_until(deadline);
+    stop_.store(true, std::memory_order_release);
+    transport_->wakeup();
+    worker_.join();
+    // A record() that passed the accepting check just before it flipped may still be pushing.
+    while (shared_.producers_inside.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    dispatcher_->stop();
+    notify_flushers();
+    return shutdown_result_;
+  }
+
+  Stats stats() const noexcept {
+    Stats s;
+    try {
+      for (std::size_t i = 0; i < kDropReasonCount; ++i) {
+        s.dropped_by_reason[i] = shared_.dropped[i].load(std::memory_order_relaxed);
+        s.dropped += s.dropped_by_reason[i];
+      }
+      s.delivered = shared_.delivered.load(std::memory_order_relaxed);
+      s.queued = shared_.queue.size();
+      s.in_flight = shared_.in_flight.load(std::memory_order_relaxed);
+      s.retry_waiting = shared_.retry_waiting.load(std::memory_order_relaxed);
+      // Every record() call either claimed a queue slot or was dropped before it.
+      s.recorded = shared_.queue.pushed() + shared_.dropped_at_record.load(std::memory_order_relaxed);
+      s.retried = shared_.retried.load(std::memory_order_relaxed);
+      s.throttled = shared_.throttled.load(std::memory_order_relaxed);
+      s.requests_sent = shared_.requests_sent.load(std::memory_order_relaxed);
+      s.bytes_sent = shared_.bytes_sent.load(std::memory_order_relaxed);
+      s.callback_errors =
+          shared_.callback_errors.load(std::memory_order_relaxed) + logger_.sink_errors();
+      std::lock_guard<std::mutex> lock(shared_.mu);
+      s.rejected_by_status = shared_.rejected_by_status;
+      s.last_error = shared_.last_error;
+    } catch (...) {
+      // Only allocation can fail here; the counters filled so far are still returned.
+    }
+    return s;
+  }
+
+  ClientStatus status() const noexcept {
+    ClientStatus st;
+    try {
+      st.enabled = disabled_reason_.empty();
+      st.disabled_reason = disabled_reason_;
+      st.shut_down = !shared_.accepting.load(std::memory_order_acquire) && st.enabled;
+      const TimePoint now = Clock::now();
+      std::lock_guard<std::mutex> lock(shared_.mu);
+      st.telemetry_paused = shared_.paused;
+      st.pause_reason = shared_.pause_reason;
+      st.paused_until = shared_.paused_until;
+      st.throttled_until = shared_.throttled_until;
+      st.throttled = shared_.throttled_until > now;
+      st.posture = shared_.posture;
+    } catch (...) {
+    }
+    return st;
+  }
+
+ private:
+  RecordResult hand_off(LlmCallRecord&& record) noexcept {
+    if (!shared_.accepting.load(std::memory_order_seq_cst)) return drop(DropReason::kShutdown);
+    const ValidationError error = validate(record);
+    if (!error.ok()) {
+      shared_.count_drop(DropReason::kInvalid);
+      shared_.dropped_at_record.fetch_add(1, std::memory_order_relaxed);
+      shared_.last_invalid.store(error.field.data(), std::memory_order_relaxed);
+      RecordResult result;
+      result.outcome = RecordResult::Outcome::kInvalid;
+      result.reason = DropReason::kInvalid;
+      result.validation = error;
+      return result;
+    }
+    const TimePoint now = Clock::now();
+    if (detail::to_ns(now) < shared_.paused_until_ns.load(std::memory_order_acquire)) {
+      return drop(DropReason::kPaused);
+    }
+    detail::QueuedRecord item{std::move(record), now};
+    if (!shared_.queue.try_push(item)) {
+      record = std::move(item.record);  // give the caller its record back untouched
+      return drop(DropReason::kQueueFull);
+    }
+    if (shared_.worker_idle.load(std::memory_order_seq_cst) &&
+        shared_.worker_idle.exchange(false, std::memory_order_seq_cst)) {
+      transport_->wakeup();
+    }
+    return RecordResult{};
+  }
+
+  RecordResult drop(DropReason reason) noexcept {
+    shared_.count_drop(reason);
+    shared_.dropped_at_record.fetch_add(1, std::memory_order_relaxed);
+    RecordResult result;
+    result.outcome = RecordResult::Outcome::kDropped;
+    result.reason = reason;
+    return result;
+  }
+
+  bool drained() const noexcept {
+    return shared_.finished.load(std::memory_order_seq_cst) == shared_.queue.pushed();
+  }
+
+  FlushResult flush_until(TimePoint deadline) noexcept {
+    if (!worker_.joinable()) return drained() ? FlushResult::kFlushed : FlushResult::kTimedOut;
+    transport_->wakeup();
+    std::unique_lock<std::mutex> lock(flush_mu_);
+    flush_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    const bool done = flush_cv_.wait_until(lock, deadline, [this] { return drained(); });
+    flush_waiters_.fetch_sub(1, std::memory_order_relaxed);
+    return done ? FlushResult::kFlushed : FlushResult::kTimedOut;
+  }
+
+  void notify_flushers() noexcept {
+    if (flush_waiters_.load(std::memory_order_seq_cst) == 0) return;
+    { std::lock_guard<std::mutex> lock(flush_mu_); }
+    flush_cv_.notify_all();
+  }
+
+  void run_worker() noexcept {
+    // libcurl is told not to raise SIGPIPE, but a peer reset must never kill the host.
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &block, nullptr);
+
+    while (!stop_.load(std::memory_order_acquire)) {
+      const TimePoint now = Clock::now();
+      const TimePoint next = dispatcher_->step(now, detail::WallClock::now());
+      notify_flushers();
+      if (stop_.load(std::memory_order_acquire)) break;
+      Millis wait = std::chrono::ceil<Millis>(next - Clock::now());
+      if (dispatcher_->wants_records(Clock::now())) {
+        shared_.worker_idle.store(true, std::memory_order_seq_cst);
+        // Re-check after announcing: a record pushed before the flag was visible is seen here.
+        if (shared_.queue.size() != 0) wait = Millis(0);
+      }
+      if (wait > Millis(0)) transport_->wait(wait);
+      shared_.worker_idle.store(false, std::memory_order_relaxed);
+    }
+  }
+
+  detail::Config config_;
+  detail::Logger logger_;
+  detail::SharedState shared_;
+  std::string disabled_reason_;
+  std::unique_ptr<detail::Transport> transport_;
+  std::optional<detail::Dispatcher> dispatcher_;
+  std::thread worker_;
+  std::atomic<bool> stop_{false};
+
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  std::atomic<int> flush_waiters_{0};
+
+  std::mutex shutdown_mu_;
+  bool shut_down_ = false;
+  FlushResult shutdown_result_ = FlushResult::kFlushed;
+};
+
+Client::Client(Options options) noexcept {
+  try {
+    impl_ = std::make_unique<Impl>(std::move(options));
+  } catch (...) {
+    impl_.reset();  // out of memory or no thread: a null impl behaves as a disabled client
+  }
+}
+
+Client::~Client() = default;
+Client::Client(Client&& other) noexcept = default;
+Client& Client::operator=(Client&& other) noexcept = default;
+
+RecordResult Client::record(LlmCallRecord&& record) noexcept {
+  if (!impl_) {
+    RecordResult result;
+    result.outcome = RecordResult::Outcome::kDropped;
+    result.reason = DropReason::kDisabled;
+    return result;
+  }
+  return impl_->record(std::move(record));
+}
+
+RecordResult Client::record(const LlmCallRecord& record) noexcept {
+  try {
+    LlmCallRecord copy = record;
+    return this->record(std::move(copy));
+  } catch (...) {
+    RecordResult result;
+    result.outcome = RecordResult::Outcome::kDropped;
+    result.reason = DropReason::kInternal;
+    return result;
+  }
+}
+
+FlushResult Client::flush(std::chrono::milliseconds timeout) noexcept {
+  return impl_ ? impl_->flush(timeout) : FlushResult::kFlushed;
+}
+
+FlushResult Client::shutdown(std::chrono::milliseconds timeout) noexcept {
+  return impl_ ? impl_->shutdown(timeout) : FlushResult::kFlushed;
+}
+
+Stats Client::stats() const noexcept { return impl_ ? impl_->stats() : Stats{}; }
+
+ClientStatus Client::status() const noexcept {
+  if (impl_) return impl_->status();
+  ClientStatus st;
+  st.disabled_reason = "client was moved from or could not be created";
+  return st;
+}
+
+}  // namespace opsmeter

@@ -1,0 +1,27 @@
+// The libcurl transport: one multi handle, one reusable easy handle per in-flight slot, so
+// connections are kept alive and reused across records.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "transport.hpp"
+
+namespace opsmeter::detail {
+
+struct CurlSettings {
+  std::string url;  // full ingest URL
+  std::string api_key;
+  std::string user_agent;
+  Millis timeout{600};
+  std::size_t max_in_flight = 4;
+};
+
+// Runs curl_global_init once per process; returns "" on success, else the reason. Call it on
+// the host thread before any worker starts.
+std::string ensure_curl_global_init() noexcept;
+
+// nullptr plus a reason in `error` if curl could not be set up. May throw std::bad_alloc.
+std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error);
+
+}  // namespace opsmeter::detail

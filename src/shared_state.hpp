@@ -1,0 +1,72 @@
+// The state shared by the three parties of a client: callers of record(), the worker, and
+// readers of stats()/status(). Counters are relaxed atomics; strings sit behind one mutex that
+// only the worker and status readers take, never record().
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "clock.hpp"
+#include "opsmeter/client.hpp"
+#include "ring_queue.hpp"
+
+namespace opsmeter::detail {
+
+struct QueuedRecord {
+  LlmCallRecord record;
+  TimePoint enqueued_at{};
+};
+
+inline std::int64_t to_ns(TimePoint t) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+struct SharedState {
+  explicit SharedState(std::size_t capacity) : queue(capacity) {}
+
+  void count_drop(DropReason reason) noexcept {
+    dropped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  }
+  std::uint64_t dropped_total() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto& d : dropped) total += d.load(std::memory_order_relaxed);
+    return total;
+  }
+
+  RingQueue<QueuedRecord> queue;
+
+  // Written by the worker, read by record(): the end of a 402 pause (steady-clock ns).
+  std::atomic<std::int64_t> paused_until_ns{0};
+  std::atomic<bool> accepting{true};      // false once shutdown starts
+  std::atomic<bool> worker_idle{false};   // true while the worker sleeps and wants records
+  std::atomic<std::uint64_t> producers_inside{0};  // record() calls between check and push
+
+  std::array<std::atomic<std::uint64_t>, kDropReasonCount> dropped{};
+  std::atomic<std::uint64_t> dropped_at_record{0};  // the part of `dropped` counted by record()
+  std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> finished{0};  // records taken from the queue that reached an end
+  std::atomic<std::uint64_t> in_flight{0};
+  std::atomic<std::uint64_t> retry_waiting{0};
+  std::atomic<std::uint64_t> retried{0};
+  std::atomic<std::uint64_t> throttled{0};
+  std::atomic<std::uint64_t> requests_sent{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> callback_errors{0};
+  std::atomic<const char*> last_invalid{nullptr};  // JSON name of the last invalid field (static)
+
+  mutable std::mutex mu;  // guards the members below
+  std::map<int, std::uint64_t> rejected_by_status;
+  std::string last_error;
+  std::optional<IngestPosture> posture;
+  bool paused = false;
+  std::string pause_reason;
+  TimePoint paused_until{};
+  TimePoint throttled_until{};
+};
+
+}  // namespace opsmeter::detail

@@ -1,0 +1,83 @@
+// opsmeter-mock-server: the mock ingest server as a program, for manual runs and scripts.
+//
+//   opsmeter-mock-server [--host H] [--port P] [--api-key K] [--port-file F]
+//                        [--plan-limit K] [--fail-fraction F] [--fail-status S]
+//                        [--throttle-fraction F] [--retry-after V] [--delay-ms D]
+//                        [--never-answer]
+//
+// It prints "listening on http://H:P" once bound, writes the port to --port-file if given,
+// and serves until SIGINT or SIGTERM. GET /__stats shows what it received.
+#include <opsmeter/testing/mock_ingest_server.hpp>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+namespace {
+
+[[noreturn]] void usage(const char* problem) {
+  std::fprintf(stderr, "opsmeter-mock-server: %s\nsee the comment at the top of tools/mock_server_main.cpp\n",
+               problem);
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using opsmeter::testing::Fault;
+  opsmeter::testing::MockIngestOptions options;
+  std::string port_file;
+  long long plan_limit = -1;
+  double fail_fraction = 0, throttle_fraction = 0;
+  int fail_status = 503, delay_ms = 0;
+  std::string retry_after = "1";
+  bool never_answer = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value for " + arg).c_str());
+      return argv[++i];
+    };
+    if (arg == "--host") options.host = value();
+    else if (arg == "--port") options.port = std::atoi(value().c_str());
+    else if (arg == "--api-key") options.api_key = value();
+    else if (arg == "--port-file") port_file = value();
+    else if (arg == "--plan-limit") plan_limit = std::atoll(value().c_str());
+    else if (arg == "--fail-fraction") fail_fraction = std::atof(value().c_str());
+    else if (arg == "--fail-status") fail_status = std::atoi(value().c_str());
+    else if (arg == "--throttle-fraction") throttle_fraction = std::atof(value().c_str());
+    else if (arg == "--retry-after") retry_after = value();
+    else if (arg == "--delay-ms") delay_ms = std::atoi(value().c_str());
+    else if (arg == "--never-answer") never_answer = true;
+    else usage(("unknown option " + arg).c_str());
+  }
+
+  // Block the stop signals before any thread starts, then wait for one of them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  opsmeter::testing::MockIngestServer server(options);
+  if (!server.start()) usage(server.last_error().c_str());
+  if (plan_limit >= 0) server.set_plan_limit(plan_limit);
+  if (fail_fraction > 0) server.set_fault_fraction(Fault::http_status(fail_status), fail_fraction);
+  if (throttle_fraction > 0) server.set_fault_fraction(Fault::throttle(retry_after), throttle_fraction);
+  if (delay_ms > 0) server.set_fault_fraction(Fault::delay_for(std::chrono::milliseconds(delay_ms)), 1.0);
+  if (never_answer) server.set_fault_fraction(Fault::never_answer(), 1.0);
+  if (!port_file.empty()) {
+    std::ofstream(port_file) << server.port() << "\n";
+  }
+  std::printf("listening on http://%s:%d (api key \"%s\")\n", options.host.c_str(), server.port(),
+              options.api_key.c_str());
+  std::fflush(stdout);
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  server.stop();
+  return 0;
+}

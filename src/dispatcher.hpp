@@ -53,6 +53,7 @@ class Dispatcher {
   void update_posture(const std::optional<IngestPosture>& posture);
   void drop_waiting(DropReason reason);
   void dispatch(TimePoint now);
+  void prepare(LlmCallRecord& record);
   bool next_pending(TimePoint now, Pending& out);
   bool send(Pending&& pending, TimePoint now);
   void finish(Pending& pending, bool delivered, DropReason reason,
@@ -76,6 +77,7 @@ class Dispatcher {
   std::vector<Pending> retries_;
   std::size_t retry_capacity_;
   bool auth_error_logged_ = false;
+  bool pii_warning_logged_ = false;
   std::vector<HttpResult> results_;  // reused buffer
   std::uint64_t record_side_drops_logged_ = 0;
   TimePoint next_drop_log_{};

@@ -131,4 +131,35 @@ std::string deterministic_request_id(std::string_view key) noexcept {
   }
 }
 
+std::string hash_user_id(std::string_view raw, std::string_view salt) noexcept {
+  try {
+    std::string input;
+    input.reserve(salt.size() + raw.size());
+    input.append(salt.data(), salt.size());
+    input.append(raw.data(), raw.size());
+    return sha256_hex(input);
+  } catch (...) {
+    return std::string();
+  }
+}
+
+bool looks_like_pii(std::string_view id) noexcept {
+  const std::size_t at = id.find('@');
+  if (at != std::string_view::npos && at > 0) {
+    const std::string_view domain = id.substr(at + 1);
+    const std::size_t dot = domain.find('.');
+    if (dot != std::string_view::npos && dot > 0 && dot + 1 < domain.size()) return true;
+  }
+  std::size_t digits = 0;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    if (c >= '0' && c <= '9') {
+      ++digits;
+    } else if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || (c == '+' && i == 0))) {
+      return false;
+    }
+  }
+  return digits >= 7 && digits <= 15;
+}
+
 }  // namespace opsmeter

@@ -44,13 +44,20 @@ Millis clamp_ms(Millis value, Millis low, Millis high, const char* name,
 Config finalize_options(Options options) {
   Config config;
   std::vector<std::string>& warnings = config.warnings;
-  if (options.api_key.empty()) {
+  warnings = options.config_warnings;
+  if (!options.enabled) {
+    config.disabled_reason = "disabled by configuration (enabled = false / OPSMETER_ENABLED)";
+  } else if (options.dry_run) {
+    // A dry run sends nothing, so it needs neither a key nor a reachable URL.
+  } else if (options.api_key.empty()) {
     config.disabled_reason = "api_key is missing";
   } else if (!visible_ascii(options.api_key)) {
     config.disabled_reason = "api_key contains spaces or control characters";
   }
   std::string url_error = check_base_url(options.base_url);
-  if (config.disabled_reason.empty() && !url_error.empty()) config.disabled_reason = url_error;
+  if (config.disabled_reason.empty() && !options.dry_run && !url_error.empty()) {
+    config.disabled_reason = url_error;
+  }
 
   if (!options.allow_any_timeout) {
     options.timeout = clamp_ms(options.timeout, kMinTimeout, kMaxTimeout, "timeout", warnings);

@@ -43,6 +43,8 @@
 #include "opsmeter/record.hpp"
 #include "opsmeter/validation.hpp"
 
+// Client::start_call returns a CallScope, defined in opsmeter/call_scope.hpp.
+
 namespace opsmeter {
 
 enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
@@ -59,8 +61,9 @@ enum class DropReason : std::uint8_t {
   kTooOld,            // older than max_record_age before it could be sent
   kShutdown,          // still pending when shutdown() reached its deadline, or recorded after
   kInternal,          // out of memory while serializing (never expected)
+  kDryRun,            // dry run: built, validated, serialized and logged, never sent
 };
-inline constexpr std::size_t kDropReasonCount = 9;
+inline constexpr std::size_t kDropReasonCount = 10;
 OPSMETER_API std::string_view to_string(DropReason reason) noexcept;
 
 // The answer of record().
@@ -106,11 +109,30 @@ struct PauseEvent {
   std::chrono::milliseconds window{0};  // how long the pause lasts, when paused
 };
 
+// What the worker does with a record's userId before it leaves the process.
+enum class UserIdPolicy : std::uint8_t {
+  kHashIfPii,  // default: a userId that looks like an email address or phone number is
+               // replaced by hash_user_id(userId, user_id_salt); a warning is logged once
+  kHashAll,    // every userId is hashed
+  kSendAsIs,   // userIds are sent unchanged (you guarantee they hold no PII)
+};
+
 struct Options {
+  // Options filled from the OPSMETER_* environment variables (see the README's table), on top
+  // of `base`. Invalid values keep the default and add a line to `config_warnings`.
+  OPSMETER_API static Options from_environment(Options base);
+  OPSMETER_API static Options from_environment();
+
   std::string api_key;                             // X-API-Key; required
   std::string base_url = "https://api.opsmeter.io";  // trailing slashes are stripped
   Environment environment = Environment::kProd;    // for records that leave it unset
   DataMode data_mode = DataMode::kReal;            // for records that leave it unset
+  std::string endpoint_tag;    // for records that leave endpointTag empty ("unknown" if empty)
+  std::string prompt_version;  // for records that leave promptVersion empty ("unknown" if empty)
+  bool enabled = true;         // false: a disabled client that drops every record
+  bool dry_run = false;        // build, validate, serialize and log records; send nothing
+  UserIdPolicy user_id_policy = UserIdPolicy::kHashIfPii;
+  std::string user_id_salt;    // salt for hash_user_id()
 
   // Per-request timeout. Clamped to 300-800 ms (the contract's range) unless
   // `allow_any_timeout` is set.
@@ -132,6 +154,9 @@ struct Options {
   std::function<void(LogLevel, std::string_view)> on_log;
   std::function<void(const DeliveryReport&)> on_result;
   std::function<void(const PauseEvent&)> on_pause;
+
+  // Problems found while filling options (from_environment); the client logs each once.
+  std::vector<std::string> config_warnings;
 };
 
 // Counters since construction. At a quiet moment (after flush() returned kFlushed, or after
@@ -173,6 +198,9 @@ struct ClientStatus {
 enum class FlushResult : std::uint8_t { kFlushed, kTimedOut };
 OPSMETER_API std::string_view to_string(FlushResult result) noexcept;
 
+class CallScope;
+struct CallOptions;
+
 class OPSMETER_API Client {
  public:
   // Never throws. Bad options (missing key, malformed base URL) give a disabled client that
@@ -189,6 +217,11 @@ class OPSMETER_API Client {
   RecordResult record(LlmCallRecord&& record) noexcept;
   // Copies the record first; the copy may allocate.
   RecordResult record(const LlmCallRecord& record) noexcept;
+
+  // Starts measuring one provider call; see opsmeter/call_scope.hpp. Never throws.
+  CallScope start_call(std::string_view provider, std::string_view model) noexcept;
+  CallScope start_call(std::string_view provider, std::string_view model,
+                       const CallOptions& options) noexcept;
 
   // Waits until nothing is queued, in flight or waiting to retry, or until `timeout` passes.
   FlushResult flush(std::chrono::milliseconds timeout) noexcept;

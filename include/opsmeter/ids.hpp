@@ -11,6 +11,9 @@
 //   of sha256(lowercase(trim(key))), for calls that already have a business key
 //   (`order:1001` -> `ext_e61c8f1c9754b087f4d42809`).
 //
+// - `hash_user_id(raw, salt)` turns an identifier that may be personal data into a stable hash,
+//   since userId must never carry PII.
+//
 // Thread-safety: all functions may be called from any thread. None throws; on allocation
 // failure they return an empty string.
 #pragma once
@@ -29,5 +32,14 @@ OPSMETER_API std::string deterministic_request_id(std::string_view key) noexcept
 
 // Lower-case hex sha256 of `data` (64 digits), via OpenSSL's libcrypto. "" on failure.
 OPSMETER_API std::string sha256_hex(std::string_view data) noexcept;
+
+// A stable, non-reversible user id: sha256_hex(salt + raw). Use the same salt everywhere to
+// keep grouping stable; keep the salt secret so the hash cannot be brute-forced from a list
+// of email addresses.
+OPSMETER_API std::string hash_user_id(std::string_view raw, std::string_view salt) noexcept;
+
+// True for text that looks like an email address (local@domain.tld) or a phone number (7 to
+// 15 digits, optionally with a leading +, spaces, dots, dashes and parentheses).
+OPSMETER_API bool looks_like_pii(std::string_view user_id) noexcept;
 
 }  // namespace opsmeter

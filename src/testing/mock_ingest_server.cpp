@@ -136,6 +136,12 @@ class MockIngestServer::Impl {
     pthread_sigmask(SIG_BLOCK, &block, &previous);
     thread_ = std::thread([this] { server_->listen_after_bind(); });
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    // httplib's stop() does nothing until the listen thread has marked itself running, so a
+    // stop() right after start() would leave that thread in accept() forever. Wait for it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
     return true;
   }
 
@@ -200,6 +206,7 @@ class MockIngestServer::Impl {
     stored_.clear();
     stored_ids_.clear();
     duplicates_ = 0;
+    provider_calls_ = 0;
   }
 
   std::vector<ReceivedRequest> requests() const {
@@ -246,6 +253,7 @@ class MockIngestServer::Impl {
     stats["requests"] = requests_.size();
     stats["stored"] = stored_.size();
     stats["duplicates"] = duplicates_;
+    stats["providerCalls"] = provider_calls_;
     stats["byStatus"] = by_status;
     stats["records"] = records;
     return stats.dump();
@@ -268,6 +276,8 @@ class MockIngestServer::Impl {
                   [this](const httplib::Request& req, httplib::Response& res) { ingest(req, res); });
     server_->Get("/v1/diagnostics/workspace-status",
                  [this](const httplib::Request& req, httplib::Response& res) { workspace(req, res); });
+    server_->Post("/v1/chat/completions",
+                  [this](const httplib::Request& req, httplib::Response& res) { chat(req, res); });
     server_->Get("/__stats", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(stats_json(), kJson);
     });
@@ -440,6 +450,84 @@ class MockIngestServer::Impl {
     return body;
   }
 
+  // A fake OpenAI-compatible Chat Completions endpoint, so examples make a real provider-shaped
+  // HTTP call. Request headers X-Mock-Delay-Ms and X-Mock-Status add a delay or an error.
+  void chat(const httplib::Request& req, httplib::Response& res) {
+    std::uint64_t n = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      n = ++provider_calls_;
+    }
+    const int delay_ms = std::atoi(req.get_header_value("X-Mock-Delay-Ms").c_str());
+    if (delay_ms > 0) hold(std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms));
+    const int status = std::atoi(req.get_header_value("X-Mock-Status").c_str());
+    if (status >= 400) {
+      res.status = status;
+      res.set_content(R"({"error":{"message":"mock provider error","type":"server_error"}})", kJson);
+      return;
+    }
+    const json request = json::parse(req.body, nullptr, false);
+    if (!request.is_object() || !request.contains("messages") || !request["messages"].is_array()) {
+      res.status = 400;
+      res.set_content(R"({"error":{"message":"messages is required","type":"invalid_request_error"}})", kJson);
+      return;
+    }
+    std::string prompt;
+    for (const json& m : request["messages"]) {
+      if (m.is_object() && m.contains("content") && m["content"].is_string()) prompt += m["content"].get<std::string>();
+    }
+    const std::string model = request.value("model", std::string("gpt-4o-mini"));
+    const std::string reply = "Mock answer to: " + prompt.substr(0, 48);
+    // A deterministic token count: about four bytes a token plus chat framing.
+    const std::int64_t prompt_tokens = static_cast<std::int64_t>(prompt.size() / 4 + 8);
+    const std::int64_t completion_tokens = static_cast<std::int64_t>(reply.size() / 4 + 1);
+    const json usage = {{"prompt_tokens", prompt_tokens},
+                        {"completion_tokens", completion_tokens},
+                        {"total_tokens", prompt_tokens + completion_tokens},
+                        {"prompt_tokens_details", {{"cached_tokens", 0}}},
+                        {"completion_tokens_details", {{"reasoning_tokens", 0}}}};
+    const std::string id = "chatcmpl-mock" + std::to_string(n);
+    const std::string answered_model = model + "-2024-07-18";
+    if (request.value("stream", false)) {
+      const bool include_usage = request.contains("stream_options") && request["stream_options"].is_object() &&
+                                 request["stream_options"].value("include_usage", false);
+      res.set_content(stream_body(id, answered_model, reply, include_usage ? usage : json()), "text/event-stream");
+      return;
+    }
+    const json body = {{"id", id},
+                       {"object", "chat.completion"},
+                       {"created", 1733000000},
+                       {"model", answered_model},
+                       {"choices",
+                        json::array({{{"index", 0},
+                                      {"message", {{"role", "assistant"}, {"content", reply}}},
+                                      {"finish_reason", "stop"}}})},
+                       {"usage", usage},
+                       {"system_fingerprint", "fp_mock"}};
+    res.set_content(body.dump(), kJson);
+  }
+
+  static std::string stream_body(const std::string& id, const std::string& model, const std::string& reply,
+                                 const json& usage) {
+    std::string out;
+    const auto event = [&](const json& choices, const json& usage_field) {
+      json chunk = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", 1733000000},
+                    {"model", model}, {"choices", choices}};
+      if (!usage.is_null()) chunk["usage"] = usage_field;
+      out += "data: " + chunk.dump() + "\n\n";
+    };
+    event(json::array({{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr}}}),
+          nullptr);
+    for (std::size_t at = 0; at < reply.size(); at += 16) {
+      event(json::array({{{"index", 0}, {"delta", {{"content", reply.substr(at, 16)}}}, {"finish_reason", nullptr}}}),
+            nullptr);
+    }
+    event(json::array({{{"index", 0}, {"delta", json::object()}, {"finish_reason", "stop"}}}), nullptr);
+    if (!usage.is_null()) event(json::array(), usage);
+    out += "data: [DONE]\n\n";
+    return out;
+  }
+
   void workspace(const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
     std::lock_guard<std::mutex> lock(mu_);
@@ -486,6 +574,7 @@ class MockIngestServer::Impl {
   std::vector<std::string> stored_;
   std::set<std::string> stored_ids_;
   std::size_t duplicates_ = 0;
+  std::uint64_t provider_calls_ = 0;
 };
 
 MockIngestServer::MockIngestServer(MockIngestOptions options)

@@ -9,6 +9,11 @@
 //                                      twice), 200 body {"ok":true,"planTier":...,"warnings":[],
 //                                      budget and pause flags}
 //   GET  /v1/diagnostics/workspace-status  plan and budget posture
+//   POST /v1/chat/completions          a fake OpenAI-compatible provider: a realistic
+//                                      completion with `usage`, or an SSE stream with
+//                                      `"stream":true` (final usage chunk when
+//                                      stream_options.include_usage is set); request headers
+//                                      X-Mock-Delay-Ms and X-Mock-Status add a delay or error
 //   GET  /__stats                      what the server received, as JSON
 //   POST /__reset                      forget everything received, clear faults
 //

@@ -1,0 +1,188 @@
+// The RAII call scope: built from call options, the thread's context and the clock.
+#include "opsmeter/call_scope.hpp"
+
+#include <algorithm>
+#include <exception>
+
+#include "client_internal.hpp"
+#include "opsmeter/ids.hpp"
+#include "opsmeter/validation.hpp"
+
+namespace opsmeter {
+namespace {
+
+// `text` cut to at most `cap` bytes without splitting a UTF-8 sequence.
+std::string_view utf8_prefix(std::string_view text, std::size_t cap) {
+  if (text.size() <= cap) return text;
+  std::size_t end = cap;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+void put_metadata(Metadata& m, std::string_view key, MetadataValue value) {
+  auto it = std::find_if(m.extra.begin(), m.extra.end(), [&](const auto& e) { return e.first == key; });
+  if (it == m.extra.end()) {
+    m.extra.emplace_back(std::string(key), std::move(value));
+  } else {
+    it->second = std::move(value);
+  }
+}
+
+template <typename T>
+const T* first_set(const std::optional<T>& a, const std::optional<T>& b) {
+  if (a) return &*a;
+  if (b) return &*b;
+  return nullptr;
+}
+
+void fill_from(LlmCallRecord& r, const CallOptions& o, const Context& ctx) {
+  r.endpoint_tag = !o.endpoint_tag.empty() ? o.endpoint_tag : ctx.endpoint_tag.value_or(std::string());
+  r.prompt_version =
+      !o.prompt_version.empty() ? o.prompt_version : ctx.prompt_version.value_or(std::string());
+  if (const std::string* user = first_set(o.user_id, ctx.user_id)) r.user_id = *user;
+  r.metadata.tenant_id = !o.tenant_id.empty() ? o.tenant_id : ctx.tenant_id.value_or(std::string());
+  r.metadata.operation = o.operation;
+  if (const DataMode* mode = first_set(o.data_mode, ctx.data_mode)) r.data_mode = *mode;
+  if (const Environment* env = first_set(o.environment, ctx.environment)) r.environment = *env;
+  r.metadata.extra = ctx.metadata;
+}
+
+}  // namespace
+
+CallScope Client::start_call(std::string_view provider, std::string_view model) noexcept {
+  return start_call(provider, model, CallOptions{});
+}
+
+CallScope Client::start_call(std::string_view provider, std::string_view model,
+                             const CallOptions& options) noexcept {
+  CallScope scope;
+  if (!impl_) return scope;
+  try {
+    LlmCallRecord& r = scope.record_;
+    r.external_request_id =
+        options.external_request_id.empty() ? new_request_id() : options.external_request_id;
+    r.provider = provider;
+    r.model = model;
+    fill_from(r, options, detail::current_context_ref());
+  } catch (...) {
+    return CallScope();  // out of memory: an inactive scope
+  }
+  scope.impl_ = impl_.get();
+  scope.uncaught_at_start_ = std::uncaught_exceptions();
+  scope.started_ = std::chrono::steady_clock::now();
+  return scope;
+}
+
+CallScope::CallScope() noexcept = default;
+
+CallScope::~CallScope() {
+  if (impl_) finish_with(std::uncaught_exceptions() > uncaught_at_start_);
+}
+
+CallScope::CallScope(CallScope&& other) noexcept
+    : impl_(other.impl_),
+      record_(std::move(other.record_)),
+      started_(other.started_),
+      uncaught_at_start_(other.uncaught_at_start_),
+      failed_(other.failed_) {
+  other.impl_ = nullptr;
+}
+
+CallScope& CallScope::operator=(CallScope&& other) noexcept {
+  if (this == &other) return *this;
+  if (impl_) finish_with(false);
+  impl_ = other.impl_;
+  record_ = std::move(other.record_);
+  started_ = other.started_;
+  uncaught_at_start_ = other.uncaught_at_start_;
+  failed_ = other.failed_;
+  other.impl_ = nullptr;
+  return *this;
+}
+
+CallScope& CallScope::set_usage(const Usage& usage) noexcept {
+  try {
+    record_.input_tokens = usage.input_tokens;
+    record_.output_tokens = usage.output_tokens;
+    record_.total_tokens = usage.total_tokens;
+    record_.metadata.token_source = usage.source;
+    Metadata& m = record_.metadata;
+    if (usage.cached_input_tokens > 0) put_metadata(m, "cachedInputTokens", usage.cached_input_tokens);
+    if (usage.cache_creation_input_tokens > 0) {
+      put_metadata(m, "cacheCreationInputTokens", usage.cache_creation_input_tokens);
+    }
+    if (usage.reasoning_tokens > 0) put_metadata(m, "reasoningTokens", usage.reasoning_tokens);
+  } catch (...) {
+  }
+  return *this;
+}
+
+CallScope& CallScope::set_response(const ProviderResponse& response) noexcept {
+  if (response.has_usage) set_usage(response.usage);
+  if (!response.model.empty()) set_model(response.model);
+  if (!response.id.empty()) set_provider_request_id(response.id);
+  return *this;
+}
+
+CallScope& CallScope::set_model(std::string_view model) noexcept {
+  try {
+    record_.model = model;
+  } catch (...) {
+  }
+  return *this;
+}
+
+CallScope& CallScope::set_provider_request_id(std::string_view id) noexcept {
+  try {
+    record_.metadata.provider_request_id = utf8_prefix(id, limits::kMaxMetadataStringBytes);
+  } catch (...) {
+  }
+  return *this;
+}
+
+CallScope& CallScope::set_error(std::string_view error_code) noexcept {
+  failed_ = true;
+  try {
+    record_.error_code = std::string(utf8_prefix(error_code, limits::kMaxErrorCodeBytes));
+  } catch (...) {
+  }
+  return *this;
+}
+
+CallScope& CallScope::set_metadata(std::string_view key, MetadataValue value) noexcept {
+  try {
+    put_metadata(record_.metadata, key, std::move(value));
+  } catch (...) {
+  }
+  return *this;
+}
+
+RecordResult CallScope::finish() noexcept { return finish_with(false); }
+
+void CallScope::cancel() noexcept { impl_ = nullptr; }
+
+RecordResult CallScope::finish_with(bool unwinding) noexcept {
+  Client::Impl* impl = impl_;
+  impl_ = nullptr;
+  if (!impl) {
+    RecordResult inactive;
+    inactive.outcome = RecordResult::Outcome::kDropped;
+    inactive.reason = DropReason::kDisabled;
+    return inactive;
+  }
+  record_.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - started_)
+                           .count();
+  if (unwinding || failed_) {
+    record_.status = CallStatus::kError;
+    if (!record_.error_code) {
+      try {
+        record_.error_code = std::string("exception");
+      } catch (...) {
+      }
+    }
+  }
+  return detail::record_through(*impl, std::move(record_));
+}
+
+}  // namespace opsmeter

@@ -1,0 +1,228 @@
+// Instrumentation over loopback: the RAII scope, context, PII policy, dry run and the fake
+// provider endpoint, asserted on what the mock server stored.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "opsmeter/opsmeter.hpp"
+#include "opsmeter/testing/mock_ingest_server.hpp"
+
+namespace opsmeter {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class Instrumentation : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.start()) << server_.last_error(); }
+
+  Options options() {
+    Options o;
+    o.api_key = "test-key";
+    o.base_url = server_.base_url();
+    o.on_log = [this](LogLevel, std::string_view line) {
+      std::lock_guard<std::mutex> lock(mu_);
+      logs_.emplace_back(line);
+    };
+    return o;
+  }
+
+  std::vector<json> stored() {
+    std::vector<json> out;
+    for (const auto& body : server_.stored_bodies()) out.push_back(json::parse(body));
+    return out;
+  }
+
+  testing::MockIngestServer server_;
+  std::mutex mu_;
+  std::vector<std::string> logs_;
+};
+
+struct ProviderFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+TEST_F(Instrumentation, ScopeMeasuresAndRecordsWithContextAndUsage) {
+  Client client(options());
+  Context ctx;
+  ctx.endpoint_tag = "support.reply";
+  ctx.prompt_version = "support_reply_v2";
+  ctx.tenant_id = "tenant-9";
+  ctx.metadata = {{"region", std::string("eu")}};
+  std::string id;
+  {
+    ContextGuard guard(ctx);
+    CallOptions how;
+    how.operation = "chat.completions";
+    how.prompt_version = "support_reply_v3";  // explicit beats context
+    CallScope call = client.start_call("openai", "gpt-4o-mini", how);
+    id = call.id();
+    call.set_response(extract_openai_chat(
+        R"({"id":"chatcmpl-1","model":"gpt-4o-mini-2024-07-18","usage":{"prompt_tokens":50,)"
+        R"("completion_tokens":20,"total_tokens":70,"prompt_tokens_details":{"cached_tokens":32}}})"));
+  }
+  ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
+  const auto rows = stored();
+  ASSERT_EQ(rows.size(), 1u);
+  const json& r = rows[0];
+  EXPECT_EQ(r["externalRequestId"], id);
+  EXPECT_EQ(r["model"], "gpt-4o-mini-2024-07-18");  // the answering model
+  EXPECT_EQ(r["endpointTag"], "support.reply");
+  EXPECT_EQ(r["promptVersion"], "support_reply_v3");
+  EXPECT_EQ(r["inputTokens"], 50);
+  EXPECT_EQ(r["outputTokens"], 20);
+  EXPECT_EQ(r["totalTokens"], 70);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_GE(r["latencyMs"].get<std::int64_t>(), 0);
+  EXPECT_EQ(r["metadata"]["tenantId"], "tenant-9");
+  EXPECT_EQ(r["metadata"]["operation"], "chat.completions");
+  EXPECT_EQ(r["metadata"]["providerRequestId"], "chatcmpl-1");
+  EXPECT_EQ(r["metadata"]["tokenSource"], "provider");
+  EXPECT_EQ(r["metadata"]["cachedInputTokens"], 32);
+  EXPECT_EQ(r["metadata"]["region"], "eu");
+}
+
+TEST_F(Instrumentation, ScopeEndedByExceptionRecordsErrorAndRethrowsUnchanged) {
+  Client client(options());
+  std::string id;
+  const ProviderFailure* seen = nullptr;
+  const ProviderFailure thrown("provider exploded");
+  try {
+    CallScope call = client.start_call("anthropic", "claude-3-5-sonnet-20241022");
+    id = call.id();
+    throw thrown;
+  } catch (const ProviderFailure& e) {
+    seen = &e;
+    EXPECT_STREQ(e.what(), "provider exploded");
+  }
+  EXPECT_NE(seen, nullptr);
+  ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
+  const auto rows = stored();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["externalRequestId"], id);
+  EXPECT_EQ(rows[0]["status"], "error");
+  EXPECT_EQ(rows[0]["errorCode"], "exception");
+}
+
+TEST_F(Instrumentation, FinishCancelMoveAndMarkedErrors) {
+  Client client(options());
+  {
+    CallScope a = client.start_call("openai", "m");
+    a.set_error("provider_timeout");
+    EXPECT_TRUE(a.finish().queued());
+    EXPECT_FALSE(a.active());
+    EXPECT_FALSE(a.finish().queued());  // second finish records nothing
+    CallScope b = client.start_call("openai", "m");
+    b.cancel();
+    CallScope c = client.start_call("openai", "m");
+    CallScope d = std::move(c);  // only d records
+  }
+  ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
+  const auto rows = stored();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(client.stats().recorded, 2u);
+  int errors = 0;
+  for (const json& r : rows) errors += r["errorCode"] == "provider_timeout" && r["status"] == "error";
+  EXPECT_EQ(errors, 1);
+}
+
+// The retry loop itself, over real HTTP to the mock provider, is examples/retry_same_id (run
+// by the examples test). Here: a scope's id handed to a later scope means one stored row.
+TEST_F(Instrumentation, ReusedIdAcrossScopesIsOneStoredRow) {
+  Client client(options());
+  CallScope first = client.start_call("openai", "gpt-4o-mini");
+  const std::string id = first.id();
+  first.set_error("provider_http_503");
+  first.set_metadata("attempt", std::int64_t{1});
+  first.finish();
+  CallOptions same;
+  same.external_request_id = id;
+  CallScope second = client.start_call("openai", "gpt-4o-mini", same);
+  EXPECT_EQ(second.id(), id);
+  second.set_metadata("attempt", std::int64_t{2});
+  second.finish();
+  ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
+  EXPECT_EQ(server_.request_count(), 2u);
+  EXPECT_EQ(server_.stored_count(), 1u);
+  EXPECT_EQ(server_.duplicate_count(), 1u);
+  for (const auto& r : server_.requests()) EXPECT_EQ(r.external_request_id, id);
+}
+
+TEST_F(Instrumentation, EmailShapedUserIdNeverReachesServerInClearText) {
+  Options o = options();
+  o.user_id_salt = "pepper";
+  Client client(o);
+  Context ctx;
+  ctx.user_id = "jane.doe@example.com";
+  {
+    ContextGuard guard(ctx);
+    client.start_call("openai", "gpt-4o-mini").finish();
+  }
+  CallOptions phone;
+  phone.user_id = "+1 (415) 555-0132";
+  client.start_call("openai", "gpt-4o-mini", phone).finish();
+  CallOptions plain;
+  plain.user_id = "u_5f2a";
+  client.start_call("openai", "gpt-4o-mini", plain).finish();
+  ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
+  std::set<std::string> user_ids;
+  for (const auto& request : server_.requests()) {
+    EXPECT_EQ(request.body.find("jane.doe"), std::string::npos);
+    EXPECT_EQ(request.body.find("555-0132"), std::string::npos);
+    user_ids.insert(json::parse(request.body)["userId"].get<std::string>());
+  }
+  EXPECT_EQ(user_ids, (std::set<std::string>{hash_user_id("jane.doe@example.com", "pepper"),
+                                              hash_user_id("+1 (415) 555-0132", "pepper"), "u_5f2a"}));
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(std::count_if(logs_.begin(), logs_.end(),
+                          [](const std::string& l) { return l.find("looked like an email") != std::string::npos; }),
+            1);
+}
+
+TEST_F(Instrumentation, ClientDefaultsFillEmptyTags) {
+  Options o = options();
+  o.endpoint_tag = "batch.nightly";
+  o.prompt_version = "p1";
+  o.environment = Environment::kDev;
+  o.data_mode = DataMode::kTest;
+  Client client(o);
+  client.start_call("openai", "m").finish();
+  ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
+  const json r = stored().at(0);
+  EXPECT_EQ(r["endpointTag"], "batch.nightly");
+  EXPECT_EQ(r["promptVersion"], "p1");
+  EXPECT_EQ(r["environment"], "dev");
+  EXPECT_EQ(r["dataMode"], "test");
+}
+
+TEST_F(Instrumentation, DryRunSendsNothingAndSaysSo) {
+  Options o = options();
+  o.dry_run = true;
+  o.api_key.clear();  // a dry run needs no key
+  o.log_level = LogLevel::kInfo;
+  Client client(o);
+  ASSERT_TRUE(client.status().enabled);
+  client.start_call("openai", "gpt-4o-mini").finish();
+  ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
+  EXPECT_EQ(server_.request_count(), 0u);
+  const Stats s = client.stats();
+  EXPECT_EQ(s.dropped_for(DropReason::kDryRun), 1u);
+  EXPECT_EQ(s.recorded, s.delivered + s.dropped + s.pending());
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(std::count_if(logs_.begin(), logs_.end(),
+                          [](const std::string& l) { return l.find("dry run, not sent: {\"externalRequestId\"") == 0; }),
+            1);
+}
+
+TEST_F(Instrumentation, DisabledByConfiguration) {
+  Options o = options();
+  o.enabled = false;
+  Client client(o);
+  EXPECT_FALSE(client.status().enabled);
+  EXPECT_EQ(client.start_call("openai", "m").finish().reason, DropReason::kDisabled);
+}
+
+}  // namespace
+}  // namespace opsmeter

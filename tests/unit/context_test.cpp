@@ -1,0 +1,72 @@
+// Scoped context: nested guards merge field by field and restore; capture crosses threads.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "opsmeter/context.hpp"
+#include "opsmeter/ids.hpp"
+
+namespace opsmeter {
+namespace {
+
+TEST(Context, NestedGuardsMergeAndRestore) {
+  EXPECT_FALSE(current_context().endpoint_tag.has_value());
+  {
+    Context outer;
+    outer.endpoint_tag = "checkout.ai_summary";
+    outer.prompt_version = "summary_v3";
+    outer.tenant_id = "tenant-1";
+    outer.metadata = {{"region", std::string("eu")}, {"tier", std::string("gold")}};
+    ContextGuard g1(outer);
+    {
+      Context inner;
+      inner.prompt_version = "summary_v4";  // overrides only this field
+      inner.metadata = {{"tier", std::string("platinum")}, {"ab", true}};
+      ContextGuard g2(inner);
+      const Context c = current_context();
+      EXPECT_EQ(c.endpoint_tag, "checkout.ai_summary");  // an unset field never erases
+      EXPECT_EQ(c.prompt_version, "summary_v4");
+      EXPECT_EQ(c.tenant_id, "tenant-1");
+      ASSERT_EQ(c.metadata.size(), 3u);
+      EXPECT_EQ(std::get<std::string>(c.metadata[0].second), "eu");
+      EXPECT_EQ(std::get<std::string>(c.metadata[1].second), "platinum");
+      EXPECT_EQ(std::get<bool>(c.metadata[2].second), true);
+    }
+    const Context c = current_context();
+    EXPECT_EQ(c.prompt_version, "summary_v3");
+    EXPECT_EQ(std::get<std::string>(c.metadata[1].second), "gold");
+  }
+  EXPECT_FALSE(current_context().endpoint_tag.has_value());
+  EXPECT_TRUE(current_context().metadata.empty());
+}
+
+TEST(Context, DoesNotCrossThreadsUnlessCapturedAndReapplied) {
+  Context ctx;
+  ctx.endpoint_tag = "support.reply";
+  ctx.user_id = "u_1";
+  ContextGuard guard(ctx);
+  std::optional<std::string> seen_plain, seen_reapplied;
+  const Context captured = current_context();
+  std::thread([&] {
+    seen_plain = current_context().endpoint_tag;
+    ContextGuard g(captured);
+    seen_reapplied = current_context().endpoint_tag;
+  }).join();
+  EXPECT_FALSE(seen_plain.has_value());
+  EXPECT_EQ(seen_reapplied, "support.reply");
+}
+
+TEST(Pii, DetectionAndHashing) {
+  for (const char* pii : {"jane.doe@example.com", "a@b.io", "+1 (415) 555-0132", "4155550132", "020 7946 0958"}) {
+    EXPECT_TRUE(looks_like_pii(pii)) << pii;
+  }
+  for (const char* ok : {"u_5f2a", "user-42", "12345", "a@b", "@example.com", "order 123456789", "ext_abc"}) {
+    EXPECT_FALSE(looks_like_pii(ok)) << ok;
+  }
+  EXPECT_EQ(hash_user_id("jane@example.com", ""), sha256_hex("jane@example.com"));
+  EXPECT_EQ(hash_user_id("jane@example.com", "salt"), sha256_hex("saltjane@example.com"));
+  EXPECT_EQ(hash_user_id("x", "s").size(), 64u);
+}
+
+}  // namespace
+}  // namespace opsmeter

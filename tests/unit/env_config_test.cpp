@@ -1,0 +1,87 @@
+// Options from the environment: every registered variable, invalid values, and the README's
+// table against the registry.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "env_config.hpp"
+#include "opsmeter/client.hpp"
+
+namespace opsmeter {
+namespace {
+
+class EnvConfig : public ::testing::Test {
+ protected:
+  void SetUp() override { clear(); }
+  void TearDown() override { clear(); }
+  static void clear() {
+    for (const auto& v : detail::env_registry()) unsetenv(std::string(v.name).c_str());
+  }
+};
+
+TEST_F(EnvConfig, FillsEveryOption) {
+  setenv("OPSMETER_API_KEY", "key-123", 1);
+  setenv("OPSMETER_API_BASE_URL", "http://127.0.0.1:9/", 1);
+  setenv("OPSMETER_BASE_URL", "http://legacy.invalid", 1);
+  setenv("OPSMETER_ENVIRONMENT", "staging", 1);
+  setenv("OPSMETER_DATA_MODE", "test", 1);
+  setenv("OPSMETER_ENDPOINT_TAG", "support.reply", 1);
+  setenv("OPSMETER_PROMPT_VERSION", "v7", 1);
+  setenv("OPSMETER_TIMEOUT_MS", "450", 1);
+  setenv("OPSMETER_ENABLED", "yes", 1);
+  setenv("OPSMETER_DRY_RUN", "TRUE", 1);
+  const Options o = Options::from_environment();
+  EXPECT_EQ(o.api_key, "key-123");
+  EXPECT_EQ(o.base_url, "http://127.0.0.1:9/");  // the current name wins over the legacy one
+  EXPECT_EQ(o.environment, Environment::kStaging);
+  EXPECT_EQ(o.data_mode, DataMode::kTest);
+  EXPECT_EQ(o.endpoint_tag, "support.reply");
+  EXPECT_EQ(o.prompt_version, "v7");
+  EXPECT_EQ(o.timeout, std::chrono::milliseconds(450));
+  EXPECT_TRUE(o.enabled);
+  EXPECT_TRUE(o.dry_run);
+  EXPECT_TRUE(o.config_warnings.empty());
+}
+
+TEST_F(EnvConfig, LegacyBaseUrlAlone) {
+  setenv("OPSMETER_BASE_URL", "http://127.0.0.1:7", 1);
+  EXPECT_EQ(Options::from_environment().base_url, "http://127.0.0.1:7");
+}
+
+TEST_F(EnvConfig, InvalidValuesWarnAndKeepDefaults) {
+  setenv("OPSMETER_ENVIRONMENT", "production", 1);
+  setenv("OPSMETER_DATA_MODE", "REAL!", 1);
+  setenv("OPSMETER_TIMEOUT_MS", "fast", 1);
+  setenv("OPSMETER_ENABLED", "maybe", 1);
+  Options base;
+  base.api_key = "from-code";
+  const Options o = Options::from_environment(base);
+  EXPECT_EQ(o.api_key, "from-code");  // unset variables leave the base alone
+  EXPECT_EQ(o.environment, Environment::kProd);
+  EXPECT_EQ(o.data_mode, DataMode::kReal);
+  EXPECT_EQ(o.timeout, std::chrono::milliseconds(600));
+  EXPECT_TRUE(o.enabled);
+  ASSERT_EQ(o.config_warnings.size(), 4u);
+  EXPECT_NE(o.config_warnings[0].find("OPSMETER_ENVIRONMENT has an invalid value \"production\""),
+            std::string::npos);
+}
+
+TEST_F(EnvConfig, ReadmeTableMatchesRegistry) {
+  std::ifstream readme(OPSMETER_README);
+  ASSERT_TRUE(readme.good());
+  std::set<std::string> documented;
+  const std::regex row(R"(^\| `(OPSMETER_[A-Z_]+)` \|)");
+  for (std::string line; std::getline(readme, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) documented.insert(m[1]);
+  }
+  std::set<std::string> registered;
+  for (const auto& v : detail::env_registry()) registered.insert(std::string(v.name));
+  EXPECT_EQ(documented, registered);
+}
+
+}  // namespace
+}  // namespace opsmeter

@@ -120,7 +120,7 @@ class Client::Impl {
       s.callback_errors =
           shared_.callback_errors.load(std::memory_order_relaxed) + logger_.sink_errors();
       std::lock_guard<std::mutex> lock(shared_.mu);
-      s.rejected_by_status = shared_.rejected_by_status;
+      s.rejected_by_status.assign(shared_.rejected_by_status.begin(), shared_.rejected_by_status.end());
       s.last_error = shared_.last_error;
     } catch (...) {
       // Only allocation can fail here; the counters filled so far are still returned.

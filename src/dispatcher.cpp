@@ -243,7 +243,9 @@ void Dispatcher::dispatch(TimePoint now) {
       }
     }
     if (config_.options.dry_run) {
-      logger_.log(LogLevel::kInfo, "dry run, not sent: " + pending.body);
+      if (logger_.enabled(LogLevel::kInfo)) {
+        logger_.log(LogLevel::kInfo, "dry run, not sent: " + pending.body);
+      }
       finish(pending, false, DropReason::kDryRun);
       continue;
     }

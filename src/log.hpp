@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <string_view>
 
 #include "opsmeter/client.hpp"
@@ -13,7 +12,7 @@ namespace opsmeter::detail {
 
 class Logger {
  public:
-  Logger(LogLevel min_level, std::function<void(LogLevel, std::string_view)> sink) noexcept
+  Logger(LogLevel min_level, Callback<void(LogLevel, std::string_view)> sink) noexcept
       : min_level_(min_level), sink_(std::move(sink)) {}
 
   bool enabled(LogLevel level) const noexcept { return level >= min_level_; }
@@ -24,7 +23,7 @@ class Logger {
 
  private:
   LogLevel min_level_;
-  std::function<void(LogLevel, std::string_view)> sink_;
+  Callback<void(LogLevel, std::string_view)> sink_;
   std::atomic<std::uint64_t> sink_errors_{0};
 };
 

@@ -3,7 +3,7 @@
 //   opsmeter-mock-server [--host H] [--port P] [--api-key K] [--port-file F]
 //                        [--plan-limit K] [--fail-fraction F] [--fail-status S]
 //                        [--throttle-fraction F] [--retry-after V] [--delay-ms D]
-//                        [--never-answer]
+//                        [--never-answer] [--throttle-every N]
 //
 // It prints "listening on http://H:P" once bound, writes the port to --port-file if given,
 // and serves until SIGINT or SIGTERM. GET /__stats shows what it received.
@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   int fail_status = 503, delay_ms = 0;
   std::string retry_after = "1";
   bool never_answer = false;
+  int throttle_every = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&]() -> std::string {
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     else if (arg == "--retry-after") retry_after = value();
     else if (arg == "--delay-ms") delay_ms = std::atoi(value().c_str());
     else if (arg == "--never-answer") never_answer = true;
+    else if (arg == "--throttle-every") throttle_every = std::atoi(value().c_str());
     else usage(("unknown option " + arg).c_str());
   }
 
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
   if (throttle_fraction > 0) server.set_fault_fraction(Fault::throttle(retry_after), throttle_fraction);
   if (delay_ms > 0) server.set_fault_fraction(Fault::delay_for(std::chrono::milliseconds(delay_ms)), 1.0);
   if (never_answer) server.set_fault_fraction(Fault::never_answer(), 1.0);
+  if (throttle_every > 0) server.set_fault_every(Fault::throttle(retry_after), throttle_every);
   if (!port_file.empty()) {
     std::ofstream(port_file) << server.port() << "\n";
   }

@@ -31,14 +31,14 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "opsmeter/callback.hpp"
 #include "opsmeter/export.hpp"
 #include "opsmeter/record.hpp"
 #include "opsmeter/validation.hpp"
@@ -151,9 +151,9 @@ struct Options {
 
   LogLevel log_level = LogLevel::kWarn;  // messages below this level are not produced
   // Log sink; default: one line on stderr. Never receives the API key.
-  std::function<void(LogLevel, std::string_view)> on_log;
-  std::function<void(const DeliveryReport&)> on_result;
-  std::function<void(const PauseEvent&)> on_pause;
+  Callback<void(LogLevel, std::string_view)> on_log;
+  Callback<void(const DeliveryReport&)> on_result;
+  Callback<void(const PauseEvent&)> on_pause;
 
   // Problems found while filling options (from_environment); the client logs each once.
   std::vector<std::string> config_warnings;
@@ -166,7 +166,8 @@ struct Stats {
   std::uint64_t delivered = 0;
   std::uint64_t dropped = 0;  // sum of dropped_by_reason
   std::uint64_t dropped_by_reason[kDropReasonCount] = {};  // indexed by DropReason
-  std::map<int, std::uint64_t> rejected_by_status;         // permanent 4xx, by status
+  std::vector<std::pair<int, std::uint64_t>> rejected_by_status;  // permanent 4xx, by status
+                                                                  // (ascending)
   std::uint64_t queued = 0;         // waiting in the queue now
   std::uint64_t in_flight = 0;      // being sent now
   std::uint64_t retry_waiting = 0;  // waiting for a retry or throttle window now
@@ -180,6 +181,12 @@ struct Stats {
   std::uint64_t pending() const noexcept { return queued + in_flight + retry_waiting; }
   std::uint64_t dropped_for(DropReason reason) const noexcept {
     return dropped_by_reason[static_cast<std::size_t>(reason)];
+  }
+  std::uint64_t rejected_with(int http_status) const noexcept {
+    for (const auto& [status, count] : rejected_by_status) {
+      if (status == http_status) return count;
+    }
+    return 0;
   }
 };
 

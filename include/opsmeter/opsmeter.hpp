@@ -8,6 +8,7 @@
 #pragma once
 
 #include "opsmeter/call_scope.hpp"
+#include "opsmeter/callback.hpp"
 #include "opsmeter/client.hpp"
 #include "opsmeter/context.hpp"
 #include "opsmeter/ids.hpp"

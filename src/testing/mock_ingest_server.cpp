@@ -177,6 +177,13 @@ class MockIngestServer::Impl {
     rng_.seed(seed);
   }
 
+  void set_fault_every(const Fault& fault, int nth) {
+    std::lock_guard<std::mutex> lock(mu_);
+    every_fault_ = fault;
+    every_nth_ = nth;
+    every_count_ = 0;
+  }
+
   void set_plan_limit(std::int64_t limit) {
     std::lock_guard<std::mutex> lock(mu_);
     plan_limit_ = limit;
@@ -193,6 +200,7 @@ class MockIngestServer::Impl {
       std::lock_guard<std::mutex> lock(mu_);
       scripted_.clear();
       fraction_ = 0;
+      every_nth_ = 0;
       plan_limit_ = -1;
       ++release_generation_;
     }
@@ -322,6 +330,9 @@ class MockIngestServer::Impl {
       Fault fault = scripted_.front();
       scripted_.pop_front();
       return fault;
+    }
+    if (every_nth_ > 0 && ++every_count_ % static_cast<std::uint64_t>(every_nth_) == 0) {
+      return every_fault_;
     }
     if (fraction_ > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < fraction_) {
       return fraction_fault_;
@@ -566,6 +577,9 @@ class MockIngestServer::Impl {
   std::deque<Fault> scripted_;
   Fault fraction_fault_;
   double fraction_ = 0;
+  Fault every_fault_;
+  int every_nth_ = 0;
+  std::uint64_t every_count_ = 0;
   std::mt19937_64 rng_{1};
   std::int64_t plan_limit_ = -1;
   bool budget_warning_ = false;
@@ -591,6 +605,7 @@ void MockIngestServer::push_fault(const Fault& fault, int count) { impl_->push_f
 void MockIngestServer::set_fault_fraction(const Fault& fault, double fraction, std::uint64_t seed) {
   impl_->set_fault_fraction(fault, fraction, seed);
 }
+void MockIngestServer::set_fault_every(const Fault& fault, int nth) { impl_->set_fault_every(fault, nth); }
 void MockIngestServer::set_plan_limit(std::int64_t stored_records) { impl_->set_plan_limit(stored_records); }
 void MockIngestServer::set_budget_flags(bool warning, bool exceeded) {
   impl_->set_budget_flags(warning, exceeded);

@@ -292,8 +292,8 @@ TEST_F(ClientIntegration, BadRequestIsNotRetried) {
   EXPECT_EQ(server_.request_count(), 2u);
   const Stats s = client.stats();
   EXPECT_EQ(s.dropped_for(DropReason::kRejected), 2u);
-  EXPECT_EQ(s.rejected_by_status.at(400), 1u);
-  EXPECT_EQ(s.rejected_by_status.at(422), 1u);
+  EXPECT_EQ(s.rejected_with(400), 1u);
+  EXPECT_EQ(s.rejected_with(422), 1u);
   expect_identity(s);
 }
 
@@ -306,7 +306,7 @@ TEST_F(ClientIntegration, WrongApiKeyIsNotRetriedAndLoggedOnce) {
   EXPECT_EQ(server_.request_count(), 3u);
   EXPECT_EQ(server_.counts_by_status().at(401), 3u);
   const Stats s = client.stats();
-  EXPECT_EQ(s.rejected_by_status.at(401), 3u);
+  EXPECT_EQ(s.rejected_with(401), 3u);
   expect_identity(s);
   EXPECT_EQ(log_count("rejected the API key"), 1u);
   EXPECT_EQ(log_count("wrong-key"), 0u);  // the key never appears in logs

@@ -92,6 +92,7 @@ class OPSMETER_API MockIngestServer {
 
   void push_fault(const Fault& fault, int count = 1);
   void set_fault_fraction(const Fault& fault, double fraction, std::uint64_t seed = 1);
+  void set_fault_every(const Fault& fault, int nth);  // every nth ingest request; 0 turns it off
   void set_plan_limit(std::int64_t stored_records);  // < 0: no limit (the default)
   void set_budget_flags(bool warning, bool exceeded);
   void clear_faults();  // also releases requests held by never-answer

@@ -1,0 +1,207 @@
+// opsmeter-load: records N calls from T threads through the public API as fast as it can,
+// flushes, and prints one JSON line with the caller's cost, what was delivered or dropped, the
+// drain time, delivered records per second and peak RSS.
+//
+//   opsmeter-load [--records N] [--threads T] [--in-flight K] [--queue Q]
+//                 [--mode ok|down|slow|throttle|plan-limited] [--plan-limit K]
+//                 [--base-url URL --api-key KEY] [--flush-timeout-s S]
+//
+// Without --base-url it starts its own in-process mock ingest server and scripts the mode:
+// down = nothing listens; slow = every answer after 2 s; throttle = 429 (Retry-After: 1) on
+// every 5th request; plan-limited = 402 once K records are stored.
+#include <netinet/in.h>
+#include <opsmeter/opsmeter.hpp>
+#include <opsmeter/testing/mock_ingest_server.hpp>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct Args {
+  long long records = 100000;
+  int threads = 4;
+  std::size_t in_flight = 8;
+  std::size_t queue = 10000;
+  std::string mode = "ok";
+  long long plan_limit = 1000;
+  std::string base_url;
+  std::string api_key = "test-key";
+  int flush_timeout_s = 120;
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::fprintf(stderr, "opsmeter-load: %s (see bench/load_tool.cpp)\n", problem.c_str());
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (i + 1 >= argc) usage("missing value for " + arg);
+    const std::string v = argv[++i];
+    if (arg == "--records") a.records = std::atoll(v.c_str());
+    else if (arg == "--threads") a.threads = std::atoi(v.c_str());
+    else if (arg == "--in-flight") a.in_flight = static_cast<std::size_t>(std::atoll(v.c_str()));
+    else if (arg == "--queue") a.queue = static_cast<std::size_t>(std::atoll(v.c_str()));
+    else if (arg == "--mode") a.mode = v;
+    else if (arg == "--plan-limit") a.plan_limit = std::atoll(v.c_str());
+    else if (arg == "--base-url") a.base_url = v;
+    else if (arg == "--api-key") a.api_key = v;
+    else if (arg == "--flush-timeout-s") a.flush_timeout_s = std::atoi(v.c_str());
+    else usage("unknown option " + arg);
+  }
+  if (a.records <= 0 || a.threads <= 0) usage("--records and --threads must be positive");
+  return a;
+}
+
+int dead_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+long rss_kib() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+opsmeter::LlmCallRecord make_record() {
+  opsmeter::LlmCallRecord r;
+  r.external_request_id = opsmeter::new_request_id();
+  r.provider = "openai";
+  r.model = "gpt-4o-mini";
+  r.prompt_version = "summary_v3";
+  r.endpoint_tag = "checkout.ai_summary";
+  r.input_tokens = 120;
+  r.output_tokens = 45;
+  r.latency_ms = 820;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  opsmeter::testing::MockIngestServer server;
+  std::string base_url = args.base_url;
+  if (base_url.empty()) {
+    if (args.mode == "down") {
+      base_url = "http://127.0.0.1:" + std::to_string(dead_port());
+    } else {
+      if (!server.start()) usage("cannot start the mock server");
+      base_url = server.base_url();
+      using opsmeter::testing::Fault;
+      if (args.mode == "slow") server.set_fault_fraction(Fault::delay_for(2000ms), 1.0);
+      else if (args.mode == "throttle") server.set_fault_every(Fault::throttle("1"), 5);
+      else if (args.mode == "plan-limited") server.set_plan_limit(args.plan_limit);
+      else if (args.mode != "ok") usage("unknown mode " + args.mode);
+    }
+  }
+
+  opsmeter::Options o;
+  o.api_key = args.api_key;
+  o.base_url = base_url;
+  o.max_in_flight = args.in_flight;
+  o.queue_capacity = args.queue;
+  o.log_level = opsmeter::LogLevel::kError;
+  o.on_log = [](opsmeter::LogLevel, std::string_view) {};
+  opsmeter::Client client(o);
+
+  // RSS while recording, sampled every 10 ms, to show whether memory stays flat.
+  std::atomic<bool> recording{true};
+  std::vector<long> rss_trace;
+  std::thread sampler([&] {
+    while (recording.load()) {
+      rss_trace.push_back(rss_kib());
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+
+  std::vector<std::vector<std::int64_t>> caller_ns(static_cast<std::size_t>(args.threads));
+  const auto started = Clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < args.threads; ++t) {
+    workers.emplace_back([&, t] {
+      const long long mine = args.records / args.threads + (t < args.records % args.threads ? 1 : 0);
+      auto& samples = caller_ns[static_cast<std::size_t>(t)];
+      samples.reserve(static_cast<std::size_t>(mine));
+      for (long long i = 0; i < mine; ++i) {
+        opsmeter::LlmCallRecord r = make_record();
+        const auto a = Clock::now();
+        client.record(std::move(r));
+        const auto b = Clock::now();
+        samples.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count());
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  const auto recorded_at = Clock::now();
+  const opsmeter::FlushResult flushed = client.flush(std::chrono::seconds(args.flush_timeout_s));
+  const auto drained_at = Clock::now();
+  recording.store(false);
+  sampler.join();
+  const opsmeter::Stats s = client.stats();
+
+  std::vector<std::int64_t> all;
+  for (auto& v : caller_ns) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  const auto pct = [&](std::size_t p) { return all.empty() ? 0 : all[(all.size() - 1) * p / 100]; };
+  rusage usage_now{};
+  getrusage(RUSAGE_SELF, &usage_now);
+  const double total_s = std::chrono::duration<double>(drained_at - started).count();
+  const double drain_ms = std::chrono::duration<double, std::milli>(drained_at - recorded_at).count();
+  const auto trace_at = [&](std::size_t quarter) {
+    return rss_trace.empty() ? 0L : rss_trace[std::min(rss_trace.size() - 1, rss_trace.size() * quarter / 4)];
+  };
+
+  std::printf(
+      "{\"mode\":\"%s\",\"records\":%lld,\"threads\":%d,\"in_flight\":%zu,\"queue\":%zu,"
+      "\"caller_ns\":{\"p50\":%lld,\"p99\":%lld,\"max\":%lld},\"flush\":\"%s\","
+      "\"recorded\":%llu,\"delivered\":%llu,\"dropped\":{",
+      args.mode.c_str(), args.records, args.threads, args.in_flight, args.queue,
+      static_cast<long long>(pct(50)), static_cast<long long>(pct(99)),
+      static_cast<long long>(all.empty() ? 0 : all.back()), std::string(opsmeter::to_string(flushed)).c_str(),
+      static_cast<unsigned long long>(s.recorded), static_cast<unsigned long long>(s.delivered));
+  bool first = true;
+  for (std::size_t i = 0; i < opsmeter::kDropReasonCount; ++i) {
+    if (s.dropped_by_reason[i] == 0) continue;
+    std::printf("%s\"%s\":%llu", first ? "" : ",",
+                std::string(opsmeter::to_string(static_cast<opsmeter::DropReason>(i))).c_str(),
+                static_cast<unsigned long long>(s.dropped_by_reason[i]));
+    first = false;
+  }
+  std::printf(
+      "},\"pending\":%llu,\"requests_sent\":%llu,\"retried\":%llu,\"throttled\":%llu,"
+      "\"record_ms\":%.1f,\"drain_ms\":%.1f,\"delivered_per_s\":%.0f,\"peak_rss_kib\":%ld,"
+      "\"rss_kib_quartiles\":[%ld,%ld,%ld,%ld]}\n",
+      static_cast<unsigned long long>(s.pending()), static_cast<unsigned long long>(s.requests_sent),
+      static_cast<unsigned long long>(s.retried), static_cast<unsigned long long>(s.throttled),
+      std::chrono::duration<double, std::milli>(recorded_at - started).count(), drain_ms,
+      static_cast<double>(s.delivered) / total_s, usage_now.ru_maxrss, trace_at(1), trace_at(2),
+      trace_at(3), trace_at(4));
+  const bool accounted = s.recorded == s.delivered + s.dropped + s.pending();
+  return accounted ? 0 : 1;
+}

@@ -59,8 +59,13 @@ CallScope Client::start_call(std::string_view provider, std::string_view model,
   if (!impl_) return scope;
   try {
     LlmCallRecord& r = scope.record_;
-    r.external_request_id =
-        options.external_request_id.empty() ? new_request_id() : options.external_request_id;
+    // Not a conditional expression: `cond ? new_request_id() : options.external_request_id`
+    // has type const std::string and would copy the fresh id instead of moving it.
+    if (options.external_request_id.empty()) {
+      r.external_request_id = new_request_id();
+    } else {
+      r.external_request_id = options.external_request_id;
+    }
     r.provider = provider;
     r.model = model;
     fill_from(r, options, detail::current_context_ref());

@@ -42,6 +42,11 @@ std::string_view to_string(FlushResult result) noexcept {
 }
 
 class Client::Impl {
+  // An idle worker looks at the queue at least this often; record() wakes it sooner only when
+  // this many records wait, so the caller's path makes no system call in the common case.
+  static constexpr Millis kIdleWait{20};
+  static constexpr std::size_t kWakeBatch = 64;
+
  public:
   explicit Impl(Options options)
       : config_(detail::finalize_options(std::move(options))),
@@ -68,16 +73,16 @@ class Client::Impl {
     worker_ = std::thread([this] { run_worker(); });
   }
 
-  ~Impl() { shutdown(config_.options.shutdown_timeout); }
+  ~Impl() {
+    shutdown(config_.options.shutdown_timeout);
+    // No record() can run now (the owner is being destroyed), so a record that raced with
+    // shutdown() and landed after its final drain is accounted for here.
+    if (dispatcher_) dispatcher_->stop();
+  }
 
   RecordResult record(LlmCallRecord&& record) noexcept {
-    RecordResult result;
     if (!disabled_reason_.empty()) return drop(DropReason::kDisabled);
-    // Counted as inside before the accepting check, so shutdown can wait for stragglers.
-    shared_.producers_inside.fetch_add(1, std::memory_order_seq_cst);
-    result = hand_off(std::move(record));
-    shared_.producers_inside.fetch_sub(1, std::memory_order_release);
-    return result;
+    return hand_off(std::move(record));
   }
 
   FlushResult flush(Millis timeout) noexcept { return flush_until(Clock::now() + timeout); }
@@ -93,8 +98,8 @@ class Client::Impl {
     stop_.store(true, std::memory_order_release);
     transport_->wakeup();
     worker_.join();
-    // A record() that passed the accepting check just before it flipped may still be pushing.
-    while (shared_.producers_inside.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    // stop() also drops what a record() racing with this shutdown pushed after the worker's
+    // last look; anything pushed later still is dropped by the destructor (see ~Impl).
     dispatcher_->stop();
     notify_flushers();
     return shutdown_result_;
@@ -165,13 +170,16 @@ class Client::Impl {
     if (detail::to_ns(now) < shared_.paused_until_ns.load(std::memory_order_acquire)) {
       return drop(DropReason::kPaused);
     }
-    detail::QueuedRecord item{std::move(record), now};
-    if (!shared_.queue.try_push(item)) {
-      record = std::move(item.record);  // give the caller its record back untouched
-      return drop(DropReason::kQueueFull);
-    }
-    if (shared_.worker_idle.load(std::memory_order_seq_cst) &&
-        shared_.worker_idle.exchange(false, std::memory_order_seq_cst)) {
+    const bool pushed = shared_.queue.try_push_with([&](detail::QueuedRecord& slot) noexcept {
+      slot.record = std::move(record);
+      slot.enqueued_at = now;
+    });
+    if (!pushed) return drop(DropReason::kQueueFull);  // the caller's record is untouched
+    // No system call per record: an idle worker wakes by itself within kIdleWait, and is woken
+    // early only once a batch has built up.
+    if (shared_.worker_idle.load(std::memory_order_relaxed) &&
+        shared_.queue.size() >= kWakeBatch &&
+        shared_.worker_idle.exchange(false, std::memory_order_acq_rel)) {
       transport_->wakeup();
     }
     return RecordResult{};
@@ -220,9 +228,12 @@ class Client::Impl {
       if (stop_.load(std::memory_order_acquire)) break;
       Millis wait = std::chrono::ceil<Millis>(next - Clock::now());
       if (dispatcher_->wants_records(Clock::now())) {
-        shared_.worker_idle.store(true, std::memory_order_seq_cst);
-        // Re-check after announcing: a record pushed before the flag was visible is seen here.
-        if (shared_.queue.size() != 0) wait = Millis(0);
+        if (shared_.queue.size() != 0) {
+          wait = Millis(0);
+        } else {
+          shared_.worker_idle.store(true, std::memory_order_seq_cst);
+          wait = std::min(wait, kIdleWait);
+        }
       }
       if (wait > Millis(0)) transport_->wait(wait);
       shared_.worker_idle.store(false, std::memory_order_relaxed);

@@ -28,6 +28,13 @@ class RingQueue {
 
   // Any thread. Moves from `item` only on success; returns false when full.
   bool try_push(T& item) noexcept {
+    return try_push_with([&item](T& slot) noexcept { slot = std::move(item); });
+  }
+
+  // Any thread. On success calls fill(slot) (which must not throw) to write the item in place,
+  // so the caller's data is moved once; returns false when full without calling it.
+  template <typename Fill>
+  bool try_push_with(Fill&& fill) noexcept {
     std::size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
     for (;;) {
       Slot& slot = slots_[pos % capacity_];
@@ -35,7 +42,7 @@ class RingQueue {
       const auto diff = static_cast<std::intptr_t>(seq) - static_cast<std::intptr_t>(pos);
       if (diff == 0) {
         if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          slot.item = std::move(item);
+          fill(slot.item);
           slot.sequence.store(pos + 1, std::memory_order_release);
           return true;
         }

@@ -44,7 +44,6 @@ struct SharedState {
   std::atomic<std::int64_t> paused_until_ns{0};
   std::atomic<bool> accepting{true};      // false once shutdown starts
   std::atomic<bool> worker_idle{false};   // true while the worker sleeps and wants records
-  std::atomic<std::uint64_t> producers_inside{0};  // record() calls between check and push
 
   std::array<std::atomic<std::uint64_t>, kDropReasonCount> dropped{};
   std::atomic<std::uint64_t> dropped_at_record{0};  // the part of `dropped` counted by record()

@@ -2,7 +2,7 @@
 # Makes sure the Debian packages opsmeter builds with are installed. Sourced by the other scripts.
 # As root it installs what is missing with apt-get; otherwise it names the exact command to run.
 OPSMETER_PACKAGES=(g++ cmake ninja-build pkg-config libcurl4-openssl-dev libssl-dev
-  nlohmann-json3-dev libgtest-dev libcpp-httplib-dev)
+  nlohmann-json3-dev libgtest-dev libcpp-httplib-dev libbenchmark-dev)
 
 opsmeter_ensure_packages() {
   local missing=() pkg

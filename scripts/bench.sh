@@ -28,7 +28,7 @@ echo "== SDK vs wrk against the standalone mock server, 8 connections each"
 work=$(mktemp -d)
 "$bin/opsmeter-mock-server" --port 0 --api-key test-key --port-file "$work/port" >"$work/server.log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 base="http://127.0.0.1:$(cat "$work/port")"
 wrk -t1 -c8 -d10s -s bench/wrk_ingest.lua "$base/v1/ingest/llm-request" | tee "$out/wrk.txt"

@@ -7,7 +7,7 @@ build=$1
 work=$(mktemp -d)
 "$build/opsmeter-mock-server" --port 0 --api-key examples-key --port-file "$work/port" >"$work/server.log" 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
 base="http://127.0.0.1:$(cat "$work/port")"
 export OPSMETER_API_BASE_URL="$base" OPSMETER_API_KEY=examples-key OPENAI_BASE_URL="$base/v1"

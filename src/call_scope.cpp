@@ -35,16 +35,25 @@ const T* first_set(const std::optional<T>& a, const std::optional<T>& b) {
   return nullptr;
 }
 
+// Copies the first non-empty of (explicit option, context value) into an empty field; on the
+// caller's path, so it assigns only what is set and builds no temporaries.
+void pick(std::string& out, const std::string& explicit_value, const std::optional<std::string>& context_value) {
+  if (!explicit_value.empty()) {
+    out = explicit_value;
+  } else if (context_value) {
+    out = *context_value;
+  }
+}
+
 void fill_from(LlmCallRecord& r, const CallOptions& o, const Context& ctx) {
-  r.endpoint_tag = !o.endpoint_tag.empty() ? o.endpoint_tag : ctx.endpoint_tag.value_or(std::string());
-  r.prompt_version =
-      !o.prompt_version.empty() ? o.prompt_version : ctx.prompt_version.value_or(std::string());
+  pick(r.endpoint_tag, o.endpoint_tag, ctx.endpoint_tag);
+  pick(r.prompt_version, o.prompt_version, ctx.prompt_version);
+  pick(r.metadata.tenant_id, o.tenant_id, ctx.tenant_id);
   if (const std::string* user = first_set(o.user_id, ctx.user_id)) r.user_id = *user;
-  r.metadata.tenant_id = !o.tenant_id.empty() ? o.tenant_id : ctx.tenant_id.value_or(std::string());
-  r.metadata.operation = o.operation;
+  if (!o.operation.empty()) r.metadata.operation = o.operation;
   if (const DataMode* mode = first_set(o.data_mode, ctx.data_mode)) r.data_mode = *mode;
   if (const Environment* env = first_set(o.environment, ctx.environment)) r.environment = *env;
-  r.metadata.extra = ctx.metadata;
+  if (!ctx.metadata.empty()) r.metadata.extra = ctx.metadata;
 }
 
 }  // namespace
@@ -55,8 +64,10 @@ CallScope Client::start_call(std::string_view provider, std::string_view model) 
 
 CallScope Client::start_call(std::string_view provider, std::string_view model,
                              const CallOptions& options) noexcept {
+  // One named return object on every path, so it is built in place (no ~500-byte move).
   CallScope scope;
   if (!impl_) return scope;
+  bool built = false;
   try {
     LlmCallRecord& r = scope.record_;
     // Not a conditional expression: `cond ? new_request_id() : options.external_request_id`
@@ -69,12 +80,15 @@ CallScope Client::start_call(std::string_view provider, std::string_view model,
     r.provider = provider;
     r.model = model;
     fill_from(r, options, detail::current_context_ref());
+    built = true;
   } catch (...) {
-    return CallScope();  // out of memory: an inactive scope
+    // Out of memory: the scope stays inactive and records nothing.
   }
-  scope.impl_ = impl_.get();
-  scope.uncaught_at_start_ = std::uncaught_exceptions();
-  scope.started_ = std::chrono::steady_clock::now();
+  if (built) {
+    scope.impl_ = impl_.get();
+    scope.uncaught_at_start_ = std::uncaught_exceptions();
+    scope.started_ = std::chrono::steady_clock::now();
+  }
   return scope;
 }
 

@@ -196,12 +196,12 @@ int main(int argc, char** argv) {
   std::printf(
       "},\"pending\":%llu,\"requests_sent\":%llu,\"retried\":%llu,\"throttled\":%llu,"
       "\"record_ms\":%.1f,\"drain_ms\":%.1f,\"delivered_per_s\":%.0f,\"peak_rss_kib\":%ld,"
-      "\"rss_kib_quartiles\":[%ld,%ld,%ld,%ld]}\n",
+      "\"rss_kib_quartiles\":[%ld,%ld,%ld,%ld],\"last_error\":\"%s\"}\n",
       static_cast<unsigned long long>(s.pending()), static_cast<unsigned long long>(s.requests_sent),
       static_cast<unsigned long long>(s.retried), static_cast<unsigned long long>(s.throttled),
       std::chrono::duration<double, std::milli>(recorded_at - started).count(), drain_ms,
       static_cast<double>(s.delivered) / total_s, usage_now.ru_maxrss, trace_at(1), trace_at(2),
-      trace_at(3), trace_at(4));
+      trace_at(3), trace_at(4), s.last_error.c_str());
   const bool accounted = s.recorded == s.delivered + s.dropped + s.pending();
   return accounted ? 0 : 1;
 }

@@ -93,13 +93,25 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   const Decision decision = decide(outcome, pending.attempts, now, config_.policy, jitter);
   std::optional<IngestPosture> posture;
-  if (result.http_status != 0 && !result.body.empty()) posture = parse_posture(result.body);
+  if (result.http_status != 0 && !result.body.empty()) {
+    posture = posture_of(result.body, result.http_status >= 200 && result.http_status <= 299);
+  }
   if (result.error != TransportError::kNone) {
     set_last_error(std::string(to_string(result.error)) + ": " + result.error_text);
   } else if (decision.action != Action::kDelivered) {
     set_last_error("http " + std::to_string(result.http_status));
   }
   apply(pending, decision, result, posture, now);
+}
+
+// Responses at high rate mostly repeat the same body; parsing each one again would only
+// rewrite the same posture. The per-record callback still gets it every time.
+std::optional<IngestPosture> Dispatcher::posture_of(const std::string& body, bool success) {
+  // Only 2xx answers are skipped: a 402's or 4xx's reason is needed for its handling.
+  if (success && body == last_posture_body_ && !config_.options.on_result) return std::nullopt;
+  std::optional<IngestPosture> posture = parse_posture(body);
+  last_posture_body_ = body;
+  return posture;
 }
 
 void Dispatcher::apply(Pending& pending, const Decision& decision, const HttpResult& result,

@@ -46,6 +46,7 @@ class Dispatcher {
   };
 
   void handle(HttpResult& result, TimePoint now, WallClock::time_point wall_now);
+  std::optional<IngestPosture> posture_of(const std::string& body, bool success);
   void apply(Pending& pending, const Decision& decision, const HttpResult& result,
              const std::optional<IngestPosture>& posture, TimePoint now);
   void enter_pause(const std::optional<IngestPosture>& posture, TimePoint until);
@@ -79,6 +80,7 @@ class Dispatcher {
   bool auth_error_logged_ = false;
   bool pii_warning_logged_ = false;
   std::vector<HttpResult> results_;  // reused buffer
+  std::string last_posture_body_;    // the last response body parsed for the posture
   std::uint64_t record_side_drops_logged_ = 0;
   TimePoint next_drop_log_{};
 };

@@ -98,6 +98,28 @@ bool reset_connection(int server_port, int peer_port) {
   return done;
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's library), so a client
+// opening more connections at once has SYNs dropped and its connect times out. Calling
+// listen() again on the listening socket raises the backlog (Linux allows it).
+void raise_listen_backlog(int server_port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return;
+  while (dirent* entry = readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2) continue;
+    int listening = 0;
+    socklen_t flag_len = sizeof listening;
+    sockaddr_in local{};
+    socklen_t local_len = sizeof local;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_len) == 0 && listening &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0 &&
+        local.sin_family == AF_INET && ntohs(local.sin_port) == server_port) {
+      listen(fd, SOMAXCONN);
+    }
+  }
+  closedir(dir);
+}
+
 }  // namespace
 
 class MockIngestServer::Impl {
@@ -128,6 +150,7 @@ class MockIngestServer::Impl {
       return false;
     }
     port_ = bound;
+    raise_listen_backlog(port_);
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = false;

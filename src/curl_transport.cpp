@@ -111,6 +111,7 @@ class CurlTransport final : public Transport {
     if (curl_multi_add_handle(multi_, slot.easy) != CURLM_OK) return false;
     slot.busy = true;
     slot.token = token;
+    added_since_perform_ = true;
     return true;
   }
 
@@ -128,6 +129,17 @@ class CurlTransport final : public Transport {
   }
 
   void wait(Millis max_wait) override {
+    if (added_since_perform_) {
+      // Start the requests just added now; otherwise they would wait for a poll round that
+      // returns at once only to send them.
+      added_since_perform_ = false;
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      // A transfer that finished inside that call leaves no socket event to wake the poll:
+      // return so the next collect() picks it up.
+      const auto busy = std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.busy; });
+      if (running < busy) return;
+    }
     const int timeout = static_cast<int>(std::clamp<Millis::rep>(max_wait.count(), 0, 1000));
     curl_multi_poll(multi_, nullptr, 0, timeout, nullptr);
   }
@@ -207,6 +219,7 @@ class CurlTransport final : public Transport {
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
   std::vector<Slot> slots_;  // sized once; CURLOPT_PRIVATE/WRITEDATA point into it
+  bool added_since_perform_ = false;
 };
 
 }  // namespace

@@ -9,11 +9,10 @@
 // Without --base-url it starts its own in-process mock ingest server and scripts the mode:
 // down = nothing listens; slow = every answer after 2 s; throttle = 429 (Retry-After: 1) on
 // every 5th request; plan-limited = 402 once K records are stored.
-#include <netinet/in.h>
 #include <opsmeter/opsmeter.hpp>
 #include <opsmeter/testing/mock_ingest_server.hpp>
+#include <opsmeter/testing/support.hpp>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,36 +68,11 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-int dead_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 long rss_kib() {
   std::ifstream statm("/proc/self/statm");
   long pages = 0, resident = 0;
   statm >> pages >> resident;
   return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-opsmeter::LlmCallRecord make_record() {
-  opsmeter::LlmCallRecord r;
-  r.external_request_id = opsmeter::new_request_id();
-  r.provider = "openai";
-  r.model = "gpt-4o-mini";
-  r.prompt_version = "summary_v3";
-  r.endpoint_tag = "checkout.ai_summary";
-  r.input_tokens = 120;
-  r.output_tokens = 45;
-  r.latency_ms = 820;
-  return r;
 }
 
 }  // namespace
@@ -109,7 +83,7 @@ int main(int argc, char** argv) {
   std::string base_url = args.base_url;
   if (base_url.empty()) {
     if (args.mode == "down") {
-      base_url = "http://127.0.0.1:" + std::to_string(dead_port());
+      base_url = "http://127.0.0.1:" + std::to_string(opsmeter::testing::unused_loopback_port());
     } else {
       if (!server.start()) usage("cannot start the mock server");
       base_url = server.base_url();
@@ -149,7 +123,7 @@ int main(int argc, char** argv) {
       auto& samples = caller_ns[static_cast<std::size_t>(t)];
       samples.reserve(static_cast<std::size_t>(mine));
       for (long long i = 0; i < mine; ++i) {
-        opsmeter::LlmCallRecord r = make_record();
+        opsmeter::LlmCallRecord r = opsmeter::testing::sample_record();
         const auto a = Clock::now();
         client.record(std::move(r));
         const auto b = Clock::now();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "opsmeter/opsmeter.hpp"
+#include "opsmeter/testing/support.hpp"
 
 // ---- allocation counting --------------------------------------------------------------------
 namespace {
@@ -90,19 +91,6 @@ void timed_loop(benchmark::State& state, Samples& samples, Prepare prepare, Op o
   samples.publish(state, mine, allocations, ops);
 }
 
-opsmeter::LlmCallRecord prebuilt_record() {
-  opsmeter::LlmCallRecord r;
-  r.external_request_id = opsmeter::new_request_id();
-  r.provider = "openai";
-  r.model = "gpt-4o-mini";
-  r.prompt_version = "summary_v3";
-  r.endpoint_tag = "checkout.ai_summary";
-  r.input_tokens = 120;
-  r.output_tokens = 45;
-  r.latency_ms = 820;
-  return r;
-}
-
 // A client whose worker drains as fast as it can without a network: a dry run.
 opsmeter::Client& shared_client() {
   static opsmeter::Client client([] {
@@ -147,7 +135,7 @@ void BM_Record(benchmark::State& state) {
       state, samples,
       [&] {
         if (total % batch == batch - 1) client.flush(std::chrono::seconds(5));
-        record = prebuilt_record();
+        record = opsmeter::testing::sample_record();
       },
       [&] {
         const opsmeter::RecordResult r = client.record(std::move(record));

@@ -3,6 +3,7 @@
 //   opsmeter_shutdown_timing [runs]   (default 50)
 #include <opsmeter/opsmeter.hpp>
 #include <opsmeter/testing/mock_ingest_server.hpp>
+#include <opsmeter/testing/support.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -17,16 +18,6 @@ using namespace std::chrono_literals;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-opsmeter::LlmCallRecord make_record() {
-  opsmeter::LlmCallRecord r;
-  r.external_request_id = opsmeter::new_request_id();
-  r.provider = "openai";
-  r.model = "gpt-4o-mini";
-  r.input_tokens = 10;
-  r.output_tokens = 5;
-  return r;
 }
 
 }  // namespace
@@ -47,14 +38,14 @@ int main(int argc, char** argv) {
     o.on_log = [](opsmeter::LogLevel, std::string_view) {};
     {
       opsmeter::Client client(o);
-      for (int k = 0; k < 100; ++k) client.record(make_record());
+      for (int k = 0; k < 100; ++k) client.record(opsmeter::testing::sample_record());
       server.wait_for_requests(1, 5s);
       const auto start = Clock::now();
       client.shutdown(500ms);
       shutdown_ms.push_back(ms_since(start));
     }
     auto client = std::make_unique<opsmeter::Client>(o);
-    for (int k = 0; k < 100; ++k) client->record(make_record());
+    for (int k = 0; k < 100; ++k) client->record(opsmeter::testing::sample_record());
     const auto start = Clock::now();
     client.reset();  // destructor: shutdown(options.shutdown_timeout = 500 ms)
     destructor_ms.push_back(ms_since(start));

@@ -2,10 +2,7 @@
 // Every row of the delivery policy table is exercised here; assertions are on what the server
 // actually received and on the client's stats. Waits are on conditions with deadlines.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <ctime>
@@ -17,6 +14,7 @@
 #include "opsmeter/ids.hpp"
 #include "opsmeter/serialize.hpp"
 #include "opsmeter/testing/mock_ingest_server.hpp"
+#include "opsmeter/testing/support.hpp"
 
 namespace opsmeter {
 namespace {
@@ -36,18 +34,8 @@ constexpr auto kShutdownGrace = 1000ms;
 constexpr auto kShutdownGrace = 250ms;
 #endif
 
-LlmCallRecord make_record(std::string id = new_request_id()) {
-  LlmCallRecord r;
-  r.external_request_id = std::move(id);
-  r.provider = "openai";
-  r.model = "gpt-4o-mini";
-  r.prompt_version = "summary_v3";
-  r.endpoint_tag = "checkout.ai_summary";
-  r.input_tokens = 120;
-  r.output_tokens = 45;
-  r.latency_ms = 820;
-  return r;
-}
+LlmCallRecord make_record() { return testing::sample_record(); }
+LlmCallRecord make_record(std::string id) { return testing::sample_record(std::move(id)); }
 
 void expect_identity(const Stats& s) {
   EXPECT_EQ(s.recorded, s.delivered + s.dropped + s.pending())
@@ -66,24 +54,11 @@ bool eventually(Predicate predicate, std::chrono::milliseconds timeout = kGenero
   return true;
 }
 
-// A port on loopback where nothing listens: bound once to learn a free number, then closed.
-int dead_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Options for a client whose server is down; logs are discarded.
 Options dead_server_options() {
   Options o;
   o.api_key = "k";
-  o.base_url = "http://127.0.0.1:" + std::to_string(dead_port());
+  o.base_url = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());
   o.on_log = [](LogLevel, std::string_view) {};
   return o;
 }

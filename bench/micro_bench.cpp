@@ -156,8 +156,8 @@ auto flush_every(State& state, opsmeter::Client& client) {
   };
 }
 
-void BM_CallScope(benchmark::State& state) {
-  static Samples samples;
+// Times one call scope (start, set_usage, destroy) per iteration.
+void time_scopes(benchmark::State& state, Samples& samples) {
   opsmeter::Client& client = shared_client();
   opsmeter::Usage usage;
   usage.input_tokens = 120;
@@ -168,21 +168,19 @@ void BM_CallScope(benchmark::State& state) {
   });
 }
 
+void BM_CallScope(benchmark::State& state) {
+  static Samples samples;
+  time_scopes(state, samples);
+}
+
 void BM_CallScopeInContext(benchmark::State& state) {
   static Samples samples;
-  opsmeter::Client& client = shared_client();
   opsmeter::Context ctx;
   ctx.endpoint_tag = "support.reply";
   ctx.prompt_version = "support_reply_v2";
   ctx.tenant_id = "tenant-7";
   opsmeter::ContextGuard guard(ctx);
-  opsmeter::Usage usage;
-  usage.input_tokens = 120;
-  usage.output_tokens = 45;
-  timed_loop(state, samples, flush_every(state, client), [&] {
-    opsmeter::CallScope call = client.start_call("openai", "gpt-4o-mini");
-    call.set_usage(usage);
-  });
+  time_scopes(state, samples);
 }
 
 void BM_ExtractOpenAi(benchmark::State& state) {

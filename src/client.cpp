@@ -157,12 +157,9 @@ class Client::Impl {
     if (!shared_.accepting.load(std::memory_order_seq_cst)) return drop(DropReason::kShutdown);
     const ValidationError error = validate(record);
     if (!error.ok()) {
-      shared_.count_drop(DropReason::kInvalid);
-      shared_.dropped_at_record.fetch_add(1, std::memory_order_relaxed);
       shared_.last_invalid.store(error.field.data(), std::memory_order_relaxed);
-      RecordResult result;
+      RecordResult result = drop(DropReason::kInvalid);
       result.outcome = RecordResult::Outcome::kInvalid;
-      result.reason = DropReason::kInvalid;
       result.validation = error;
       return result;
     }

@@ -67,8 +67,11 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
 }
 
 bool Dispatcher::wants_records(TimePoint now) const noexcept {
-  return mode_ != Mode::kPaused && now >= throttled_until_ && in_flight_count_ < send_limit() &&
-         retries_.size() < retry_capacity_;
+  return can_send(now) && retries_.size() < retry_capacity_;
+}
+
+bool Dispatcher::can_send(TimePoint now) const noexcept {
+  return mode_ != Mode::kPaused && now >= throttled_until_ && in_flight_count_ < send_limit();
 }
 
 std::size_t Dispatcher::send_limit() const noexcept {
@@ -238,7 +241,7 @@ void Dispatcher::drop_waiting(DropReason reason) {
 }
 
 void Dispatcher::dispatch(TimePoint now) {
-  while (mode_ != Mode::kPaused && now >= throttled_until_ && in_flight_count_ < send_limit()) {
+  while (can_send(now)) {
     Pending pending;
     if (!next_pending(now, pending)) return;
     if (now - pending.enqueued_at > config_.options.max_record_age) {

@@ -63,6 +63,7 @@ class Dispatcher {
   void log_record_side_drops(TimePoint now);
   void publish_counts();
   std::size_t send_limit() const noexcept;
+  bool can_send(TimePoint now) const noexcept;  // not paused, not throttled, a slot is free
 
   const Config& config_;
   SharedState& shared_;

@@ -67,23 +67,37 @@ std::string validate_payload(const json& doc) {
   return {};
 }
 
+// Calls visit(fd) for each open IPv4 socket of this process bound to local port `port`, until
+// it returns true. The server's sockets are owned by cpp-httplib, which does not expose them.
+template <typename Visit>
+void for_each_socket_on_port(int port, Visit visit) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return;
+  while (dirent* entry = readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2) continue;
+    sockaddr_in local{};
+    socklen_t local_len = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        local.sin_family != AF_INET || ntohs(local.sin_port) != port) {
+      continue;
+    }
+    if (visit(fd)) break;
+  }
+  closedir(dir);
+}
+
 // Sends a TCP RST on the connection the request came in on. The fd is found by its peer
 // port; it is then swapped (dup2) for a fresh unconnected socket, so the library's later
 // writes and close act on that one and never on a reused descriptor number.
 bool reset_connection(int server_port, int peer_port) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return false;
   bool done = false;
-  while (dirent* entry = readdir(dir)) {
-    const int fd = std::atoi(entry->d_name);
-    if (fd <= 2) continue;
-    sockaddr_in local{}, peer{};
-    socklen_t local_len = sizeof local, peer_len = sizeof peer;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
-        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
-        local.sin_family != AF_INET || ntohs(local.sin_port) != server_port ||
+  for_each_socket_on_port(server_port, [&](int fd) {
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
         ntohs(peer.sin_port) != peer_port) {
-      continue;
+      return false;
     }
     linger hard{1, 0};  // close() now sends RST instead of FIN
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
@@ -92,9 +106,8 @@ bool reset_connection(int server_port, int peer_port) {
       done = dup2(spare, fd) >= 0;  // closes the connected socket: RST
       close(spare);
     }
-    break;
-  }
-  closedir(dir);
+    return true;
+  });
   return done;
 }
 
@@ -102,22 +115,15 @@ bool reset_connection(int server_port, int peer_port) {
 // opening more connections at once has SYNs dropped and its connect times out. Calling
 // listen() again on the listening socket raises the backlog (Linux allows it).
 void raise_listen_backlog(int server_port) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return;
-  while (dirent* entry = readdir(dir)) {
-    const int fd = std::atoi(entry->d_name);
-    if (fd <= 2) continue;
+  for_each_socket_on_port(server_port, [](int fd) {
     int listening = 0;
     socklen_t flag_len = sizeof listening;
-    sockaddr_in local{};
-    socklen_t local_len = sizeof local;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_len) == 0 && listening &&
-        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0 &&
-        local.sin_family == AF_INET && ntohs(local.sin_port) == server_port) {
-      listen(fd, SOMAXCONN);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_len) != 0 || !listening) {
+      return false;
     }
-  }
-  closedir(dir);
+    listen(fd, SOMAXCONN);
+    return true;
+  });
 }
 
 }  // namespace

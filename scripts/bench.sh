@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-opsmeter_ensure_packages libbenchmark-dev wrk
+opsmeter_ensure_packages libbenchmark-dev wrk curl
 
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$(nproc)"
@@ -25,16 +25,14 @@ echo "== load tool (in-process mock server)"
 "$bin/bench/opsmeter-load" --mode plan-limited --plan-limit 1000 --records 20000 --threads 2 | tee "$out/load-plan-limited.json"
 
 echo "== SDK vs wrk against the standalone mock server, 8 connections each"
-work=$(mktemp -d)
-"$bin/opsmeter-mock-server" --port 0 --api-key test-key --port-file "$work/port" >"$work/server.log" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-base="http://127.0.0.1:$(cat "$work/port")"
+source scripts/mock_server.sh
+trap opsmeter_stop_mock_server EXIT
+opsmeter_start_mock_server "$bin/opsmeter-mock-server" test-key
+base=$MOCK_BASE_URL
 wrk -t1 -c8 -d10s -s bench/wrk_ingest.lua "$base/v1/ingest/llm-request" | tee "$out/wrk.txt"
 curl -sS -X POST "$base/__reset" >/dev/null
 "$bin/bench/opsmeter-load" --base-url "$base" --records 100000 --threads 4 --in-flight 8 --queue 100000 | tee "$out/load-vs-wrk.json"
-kill "$server"
+opsmeter_stop_mock_server
 
 echo "== shutdown(500 ms) and destructor against a server that never answers"
 "$bin/bench/opsmeter_shutdown_timing" 50 | tee "$out/shutdown.json"

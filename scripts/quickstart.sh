@@ -12,14 +12,10 @@ cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$(nproc)" \
   --target opsmeter-mock-server opsmeter_quickstart
 
-work=$(mktemp -d)
-./build/dev/opsmeter-mock-server --port 0 --api-key quickstart-key --port-file "$work/port" \
-  >"$work/server.log" 2>&1 &
-server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-[ -s "$work/port" ] || { cat "$work/server.log"; echo "mock server did not start" >&2; exit 1; }
-base_url="http://127.0.0.1:$(cat "$work/port")"
+source scripts/mock_server.sh
+trap opsmeter_stop_mock_server EXIT
+opsmeter_start_mock_server ./build/dev/opsmeter-mock-server quickstart-key
+base_url=$MOCK_BASE_URL
 echo "== mock ingest server at $base_url"
 
 echo "== examples/quickstart"

@@ -4,12 +4,11 @@
 # Usage: run_examples.sh BUILD_DIR
 set -euo pipefail
 build=$1
+source "$(dirname "$0")/../../scripts/mock_server.sh"
 work=$(mktemp -d)
-"$build/opsmeter-mock-server" --port 0 --api-key examples-key --port-file "$work/port" >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-base="http://127.0.0.1:$(cat "$work/port")"
+trap 'opsmeter_stop_mock_server; rm -rf "$work"' EXIT
+opsmeter_start_mock_server "$build/opsmeter-mock-server" examples-key
+base=$MOCK_BASE_URL
 export OPSMETER_API_BASE_URL="$base" OPSMETER_API_KEY=examples-key OPENAI_BASE_URL="$base/v1"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }

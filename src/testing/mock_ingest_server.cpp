@@ -126,6 +126,21 @@ void raise_listen_backlog(int server_port) {
   });
 }
 
+// Shuts down every accepted connection of the server, as a server or load balancer that drops
+// idle keep-alive connections does. Returns how many there were.
+std::size_t shut_down_connections(int server_port) {
+  std::size_t count = 0;
+  for_each_socket_on_port(server_port, [&](int fd) {
+    int listening = 0;
+    socklen_t flag_len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_len) == 0 && !listening) {
+      count += shutdown(fd, SHUT_RDWR) == 0;
+    }
+    return false;
+  });
+  return count;
+}
+
 }  // namespace
 
 class MockIngestServer::Impl {
@@ -651,6 +666,7 @@ std::size_t MockIngestServer::duplicate_count() const { return impl_->duplicate_
 std::map<int, std::size_t> MockIngestServer::counts_by_status() const { return impl_->counts_by_status(); }
 std::string MockIngestServer::stats_json() const { return impl_->stats_json(); }
 void MockIngestServer::reset() { impl_->reset(); }
+std::size_t MockIngestServer::drop_connections() { return shut_down_connections(port()); }
 bool MockIngestServer::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
   return impl_->wait_for(n, false, timeout);
 }

@@ -2,7 +2,13 @@
 // Every row of the delivery policy table is exercised here; assertions are on what the server
 // actually received and on the client's stats. Waits are on conditions with deadlines.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
 
 #include <atomic>
 #include <ctime>
@@ -327,6 +333,62 @@ TEST_F(ClientIntegration, ConnectionResetIsRetried) {
   EXPECT_EQ(s.delivered, 1u);
   EXPECT_EQ(s.retried, 1u);
   expect_identity(s);
+}
+
+// How many sockets of this process are connected to `server_port` as clients.
+std::size_t connections_to(int server_port) {
+  std::size_t count = 0;
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return count;
+  while (dirent* entry = readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof peer;
+    if (fd > 2 && getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0 &&
+        peer.sin_family == AF_INET && ntohs(peer.sin_port) == server_port) {
+      ++count;
+    }
+  }
+  closedir(dir);
+  return count;
+}
+
+TEST_F(ClientIntegration, KeptAliveConnectionDroppedByServerIsReopenedWithoutRetry) {
+  Options o = options();
+  o.max_in_flight = 1;
+  Client client(o);
+  ASSERT_TRUE(client.record(make_record("ext_before_drop")).queued());
+  ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+  ASSERT_EQ(server_.drop_connections(), 1u);  // the idle kept-alive connection
+  ASSERT_TRUE(client.record(make_record("ext_after_drop")).queued());
+  ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+  const Stats s = client.stats();
+  EXPECT_EQ(s.delivered, 2u);
+  EXPECT_EQ(s.retried, 0u);  // the stale connection is not the record's failure
+  EXPECT_EQ(s.requests_sent, 2u);
+  expect_identity(s);
+  EXPECT_EQ(ids_received(), (std::vector<std::string>{"ext_before_drop", "ext_after_drop"}));
+  EXPECT_EQ(server_.stored_count(), 2u);
+}
+
+TEST_F(ClientIntegration, ReconnectsLeaveNoSocketsBehind) {
+  Options o = options();
+  o.max_in_flight = 2;
+  {
+    Client client(o);
+    for (int i = 0; i < 60; ++i) {
+      ASSERT_TRUE(client.record(make_record()).queued());
+      if (i % 10 == 9) {
+        ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+        server_.drop_connections();
+      }
+    }
+    ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+    EXPECT_EQ(client.stats().delivered, 60u);
+    EXPECT_LE(connections_to(server_.port()), o.max_in_flight);
+  }
+  EXPECT_EQ(connections_to(server_.port()), 0u);  // the destructor closed them all
+  EXPECT_EQ(server_.stored_count(), 60u);
 }
 
 TEST_F(ClientIntegration, GarbageSuccessBodyCountsAsDelivered) {

@@ -105,6 +105,9 @@ class OPSMETER_API MockIngestServer {
   std::map<int, std::size_t> counts_by_status() const;
   std::string stats_json() const;  // the body of GET /__stats
   void reset();                    // forget received requests and clear faults
+  // Closes every client connection the server holds, as a server or load balancer that drops
+  // idle keep-alive connections does. Returns how many were closed.
+  std::size_t drop_connections();
 
   // Wait (on a condition, not a sleep) until at least `n` requests arrived / records were
   // stored, or the timeout passes. True when the count was reached.

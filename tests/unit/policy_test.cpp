@@ -2,6 +2,8 @@
 // contract asks for.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "policy.hpp"
 
 namespace opsmeter::detail {
@@ -19,6 +21,9 @@ struct Row {
   Action action;
   Millis delay;  // not_before - now, for timed actions
 };
+
+// Readable, stable test names (the default prints the row's raw bytes).
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 
 class PolicyTable : public ::testing::TestWithParam<Row> {};
 
@@ -77,6 +82,8 @@ struct RetryAfterRow {
   const char* value;
   std::optional<Millis> expected;
 };
+
+void PrintTo(const RetryAfterRow& row, std::ostream* os) { *os << '"' << row.value << '"'; }
 
 class RetryAfterTable : public ::testing::TestWithParam<RetryAfterRow> {};
 

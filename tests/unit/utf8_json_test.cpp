@@ -1,6 +1,8 @@
 // JSON string escaping and UTF-8 repair, as a table.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include <limits>
 
 #include "utf8_json.hpp"
@@ -12,6 +14,13 @@ struct EscapeCase {
   std::string input;
   std::string expected;  // JSON text including quotes
 };
+
+// Readable, stable test names (the default prints the row's raw bytes).
+void PrintTo(const EscapeCase& row, std::ostream* os) {
+  static const char kHex[] = "0123456789abcdef";
+  *os << "input_hex_";
+  for (unsigned char c : row.input) *os << kHex[c >> 4] << kHex[c & 15];
+}
 
 class EscapeTable : public ::testing::TestWithParam<EscapeCase> {};
 

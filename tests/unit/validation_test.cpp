@@ -1,6 +1,8 @@
 // Validation as a table: each row breaks one rule and names the code and field it must yield.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include <functional>
 #include <limits>
 
@@ -26,6 +28,9 @@ struct Row {
   ValidationCode code;
   std::string_view field;
 };
+
+// Readable, stable test names (the default prints the row's raw bytes).
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 
 class ValidationTable : public ::testing::TestWithParam<Row> {};
 

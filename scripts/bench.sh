@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark suite and writes its results to build/bench-results/: micro.json
-# (Google Benchmark), load-*.json (opsmeter-load), wrk.txt and load-vs-wrk.json, shutdown.json,
-# header.json, and summary.md with every figure. Takes about five minutes on 2 cores.
+# (Google Benchmark), load-*.json (opsmeter-load), wrk.txt and load-vs-wrk.json, wrk-nagle.txt
+# and load-nagle.json, shutdown.json, header.json, and summary.md with every figure. Takes about five minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -34,6 +34,12 @@ curl -sS -X POST "$base/__reset" >/dev/null
 "$bin/bench/opsmeter-load" --base-url "$base" --records 100000 --threads 4 --in-flight 8 --queue 100000 | tee "$out/load-vs-wrk.json"
 opsmeter_stop_mock_server
 
+echo "== SDK vs wrk against a mock server that leaves Nagle on (--no-tcp-nodelay)"
+opsmeter_start_mock_server "$bin/opsmeter-mock-server" test-key --no-tcp-nodelay
+wrk -t1 -c8 -d5s -s bench/wrk_ingest.lua "$MOCK_BASE_URL/v1/ingest/llm-request" | tee "$out/wrk-nagle.txt"
+"$bin/bench/opsmeter-load" --base-url "$MOCK_BASE_URL" --records 20000 --threads 2 --in-flight 8 --queue 100000 | tee "$out/load-nagle.json"
+opsmeter_stop_mock_server
+
 echo "== shutdown(500 ms) and destructor against a server that never answers"
 "$bin/bench/opsmeter_shutdown_timing" 50 | tee "$out/shutdown.json"
 
@@ -50,6 +56,7 @@ sdk_rps=$(grep -o '"delivered_per_s":[0-9]*' "$out/load-vs-wrk.json" | cut -d: -
   echo '## Load tool'
   echo '```'; cat "$out"/load-*.json; echo '```'
   echo "## Delivery vs wrk: SDK ${sdk_rps}/s, wrk ${wrk_rps}/s, ratio $(awk -v a="$sdk_rps" -v b="$wrk_rps" 'BEGIN{printf "%.2f", a/b}')"
+  echo "## Against a server with Nagle on: SDK $(grep -o '"delivered_per_s":[0-9]*' "$out/load-nagle.json" | cut -d: -f2)/s, wrk $(awk '/Requests\/sec/ {print $2}' "$out/wrk-nagle.txt")/s"
   echo '## Shutdown'; echo '```'; cat "$out/shutdown.json"; echo '```'
   echo '## Header weight'; echo '```'; cat "$out/header.json"; echo '```'
 } >"$out/summary.md"

@@ -1,6 +1,6 @@
 # Sourced by the scripts that run against the standalone mock ingest server.
 #
-# opsmeter_start_mock_server BIN API_KEY
+# opsmeter_start_mock_server BIN API_KEY [EXTRA_ARGS...]
 #   starts BIN (opsmeter-mock-server) on a free loopback port in the background, waits up to
 #   10 s for it to write its port, and sets MOCK_PID and MOCK_BASE_URL ("http://127.0.0.1:P").
 # opsmeter_stop_mock_server
@@ -8,8 +8,9 @@
 
 opsmeter_start_mock_server() {
   local bin=$1 key=$2
+  shift 2
   MOCK_DIR=$(mktemp -d)
-  "$bin" --port 0 --api-key "$key" --port-file "$MOCK_DIR/port" >"$MOCK_DIR/server.log" 2>&1 &
+  "$bin" --port 0 --api-key "$key" --port-file "$MOCK_DIR/port" "$@" >"$MOCK_DIR/server.log" 2>&1 &
   MOCK_PID=$!
   for _ in $(seq 1 200); do
     [ -s "$MOCK_DIR/port" ] && break

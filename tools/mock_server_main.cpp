@@ -3,7 +3,7 @@
 //   opsmeter-mock-server [--host H] [--port P] [--api-key K] [--port-file F]
 //                        [--plan-limit K] [--fail-fraction F] [--fail-status S]
 //                        [--throttle-fraction F] [--retry-after V] [--delay-ms D]
-//                        [--never-answer] [--throttle-every N]
+//                        [--never-answer] [--throttle-every N] [--no-tcp-nodelay]
 //
 // It prints "listening on http://H:P" once bound, writes the port to --port-file if given,
 // and serves until SIGINT or SIGTERM. GET /__stats shows what it received.
@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     else if (arg == "--delay-ms") delay_ms = std::atoi(value().c_str());
     else if (arg == "--never-answer") never_answer = true;
     else if (arg == "--throttle-every") throttle_every = std::atoi(value().c_str());
+    else if (arg == "--no-tcp-nodelay") options.tcp_nodelay = false;
     else usage(("unknown option " + arg).c_str());
   }
 

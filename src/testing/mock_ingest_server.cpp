@@ -159,7 +159,7 @@ class MockIngestServer::Impl {
     server_->set_keep_alive_timeout(30);
     // httplib writes headers and body separately; without TCP_NODELAY, Nagle plus the client's
     // delayed ACK stalls every answer by ~40 ms.
-    server_->set_tcp_nodelay(true);
+    server_->set_tcp_nodelay(options_.tcp_nodelay);
     routes();
     const int bound = options_.port == 0 ? server_->bind_to_any_port(options_.host)
                                          : (server_->bind_to_port(options_.host, options_.port)

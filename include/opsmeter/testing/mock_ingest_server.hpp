@@ -72,6 +72,9 @@ struct MockIngestOptions {
   std::string api_key = "test-key";
   std::string plan_tier = "Free";
   int threads = 32;  // concurrent connections served
+  // false: answer like a server that leaves Nagle's algorithm on (headers and body go out in
+  // two segments, the second after the client's ACK), for measuring clients against one.
+  bool tcp_nodelay = true;
 };
 
 class OPSMETER_API MockIngestServer {

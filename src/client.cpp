@@ -163,14 +163,14 @@ class Client::Impl {
       result.validation = error;
       return result;
     }
-    const TimePoint now = Clock::now();
-    if (detail::to_ns(now) < shared_.paused_until_ns.load(std::memory_order_acquire)) {
+    // The coarse clock trails the steady clock by up to a tick: when it says "still paused",
+    // the steady clock confirms, so a pause ends exactly at status().paused_until.
+    const TimePoint now = detail::coarse_now();
+    const std::int64_t paused_until = shared_.paused_until_ns.load(std::memory_order_acquire);
+    if (detail::to_ns(now) < paused_until && detail::to_ns(Clock::now()) < paused_until) {
       return drop(DropReason::kPaused);
     }
-    const bool pushed = shared_.queue.try_push_with([&](detail::QueuedRecord& slot) noexcept {
-      slot.record = std::move(record);
-      slot.enqueued_at = now;
-    });
+    const bool pushed = shared_.queue.try_emplace(std::move(record), now);
     if (!pushed) return drop(DropReason::kQueueFull);  // the caller's record is untouched
     // No system call per record: an idle worker wakes by itself within kIdleWait, and is woken
     // early only once a batch has built up.
@@ -226,7 +226,7 @@ class Client::Impl {
       if (stop_.load(std::memory_order_acquire)) break;
       Millis wait = std::chrono::ceil<Millis>(next - Clock::now());
       if (dispatcher_->wants_records(Clock::now())) {
-        if (shared_.queue.size() != 0) {
+        if (shared_.queue.ready_to_pop()) {
           wait = Millis(0);
         } else {
           shared_.worker_idle.store(true, std::memory_order_seq_cst);
@@ -234,7 +234,10 @@ class Client::Impl {
         }
       }
       if (wait > Millis(0)) transport_->wait(wait);
-      shared_.worker_idle.store(false, std::memory_order_relaxed);
+      // Written only when it changes: record() reads this line on every call.
+      if (shared_.worker_idle.load(std::memory_order_relaxed)) {
+        shared_.worker_idle.store(false, std::memory_order_relaxed);
+      }
     }
   }
 

@@ -1,9 +1,9 @@
 // The bounded multi-producer queue between record() and the worker.
 //
 // A ring of preallocated slots, each with a sequence number (D. Vyukov's bounded queue):
-// producers claim a position with one CAS and move their item into the slot; the single
-// consumer moves it out. No locks, no allocation after construction. A full ring rejects the
-// push at once, so record() never waits.
+// producers claim a position with one CAS and move-construct their item in the slot; the
+// single consumer moves it out. No locks, no allocation after construction. A full ring
+// rejects the push at once, so record() never waits.
 #pragma once
 
 #include <atomic>
@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <type_traits>
+#include <utility>
 
 namespace opsmeter::detail {
 
@@ -26,15 +28,24 @@ class RingQueue {
   RingQueue(const RingQueue&) = delete;
   RingQueue& operator=(const RingQueue&) = delete;
 
-  // Any thread. Moves from `item` only on success; returns false when full.
-  bool try_push(T& item) noexcept {
-    return try_push_with([&item](T& slot) noexcept { slot = std::move(item); });
+  ~RingQueue() {
+    // Single-threaded now: destroy what is still queued.
+    for (std::size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
+         pos != enqueue_pos_.load(std::memory_order_relaxed); ++pos) {
+      Slot& slot = slots_[pos % capacity_];
+      if (slot.sequence.load(std::memory_order_relaxed) == pos + 1) slot.item()->~T();
+    }
   }
 
-  // Any thread. On success calls fill(slot) (which must not throw) to write the item in place,
-  // so the caller's data is moved once; returns false when full without calling it.
-  template <typename Fill>
-  bool try_push_with(Fill&& fill) noexcept {
+  // Any thread. Moves from `item` only on success; returns false when full.
+  bool try_push(T& item) noexcept { return try_emplace(std::move(item)); }
+
+  // Any thread. On success constructs the item in its slot from `args` (which must not throw),
+  // so the caller's data is moved once, by a move constructor; returns false when full
+  // without touching `args`.
+  template <typename... Args>
+  bool try_emplace(Args&&... args) noexcept {
+    static_assert(std::is_nothrow_constructible_v<T, Args&&...>, "record() must not throw");
     std::size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
     for (;;) {
       Slot& slot = slots_[pos % capacity_];
@@ -42,8 +53,9 @@ class RingQueue {
       const auto diff = static_cast<std::intptr_t>(seq) - static_cast<std::intptr_t>(pos);
       if (diff == 0) {
         if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          fill(slot.item);
+          ::new (static_cast<void*>(slot.storage)) T(std::forward<Args>(args)...);
           slot.sequence.store(pos + 1, std::memory_order_release);
+          prefetch_for_write(slots_[(pos + 1) % capacity_]);
           return true;
         }
       } else if (diff < 0) {
@@ -61,10 +73,18 @@ class RingQueue {
     Slot& slot = slots_[pos % capacity_];
     const std::size_t seq = slot.sequence.load(std::memory_order_acquire);
     if (seq != pos + 1) return false;
-    out = std::move(slot.item);
+    out = std::move(*slot.item());
+    slot.item()->~T();
     dequeue_pos_.store(pos + 1, std::memory_order_relaxed);
     slot.sequence.store(pos + capacity_, std::memory_order_release);
     return true;
+  }
+
+  // Consumer thread only: whether try_pop() would find an item. Reads only the consumer's
+  // side (its position and that slot), never the producers' hot position counter.
+  bool ready_to_pop() const noexcept {
+    const std::size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
+    return slots_[pos % capacity_].sequence.load(std::memory_order_acquire) == pos + 1;
   }
 
   std::size_t capacity() const noexcept { return capacity_; }
@@ -78,10 +98,25 @@ class RingQueue {
   }
 
  private:
-  struct Slot {
+  // An empty slot holds raw storage: a push move-constructs into it (cheaper than assigning
+  // into a moved-from item) and a pop destroys what it moved from.
+  struct alignas(64) Slot {  // whole cache lines: neighbours never share one
     std::atomic<std::size_t> sequence{0};
-    T item{};
+    alignas(T) unsigned char storage[sizeof(T)];
+    T* item() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
   };
+
+  // The next push writes the next slot, whose lines were last written by the consumer (on
+  // another core) a lap ago. Asking for them now takes that cache miss off the next caller's
+  // path: callers are spaced apart, the prefetch completes in between. Only a hint.
+  static void prefetch_for_write(const Slot& slot) noexcept {
+#if defined(__GNUC__)
+    const char* p = reinterpret_cast<const char*>(&slot);
+    for (std::size_t offset = 0; offset < sizeof(Slot); offset += 64) __builtin_prefetch(p + offset, 1, 3);
+#else
+    (void)slot;
+#endif
+  }
 
   const std::size_t capacity_;
   std::unique_ptr<Slot[]> slots_;

@@ -18,6 +18,9 @@
 namespace opsmeter::detail {
 
 struct QueuedRecord {
+  QueuedRecord() = default;
+  QueuedRecord(LlmCallRecord&& r, TimePoint at) noexcept : record(std::move(r)), enqueued_at(at) {}
+
   LlmCallRecord record;
   TimePoint enqueued_at{};
 };
@@ -40,12 +43,14 @@ struct SharedState {
 
   RingQueue<QueuedRecord> queue;
 
-  // Written by the worker, read by record(): the end of a 402 pause (steady-clock ns).
-  std::atomic<std::int64_t> paused_until_ns{0};
+  // Read by every record(), written rarely: a cache line of their own, so the worker's
+  // counter updates below do not evict it from the callers' caches.
+  // The end of a 402 pause (steady-clock ns), set by the worker.
+  alignas(64) std::atomic<std::int64_t> paused_until_ns{0};
   std::atomic<bool> accepting{true};      // false once shutdown starts
   std::atomic<bool> worker_idle{false};   // true while the worker sleeps and wants records
 
-  std::array<std::atomic<std::uint64_t>, kDropReasonCount> dropped{};
+  alignas(64) std::array<std::atomic<std::uint64_t>, kDropReasonCount> dropped{};
   std::atomic<std::uint64_t> dropped_at_record{0};  // the part of `dropped` counted by record()
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> finished{0};  // records taken from the queue that reached an end

@@ -2,6 +2,7 @@
 // nothing.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,37 @@ TEST(RingQueue, ExactCapacityAndFifo) {
   EXPECT_FALSE(q.try_pop(out));
   EXPECT_EQ(q.pushed(), 4u);
   EXPECT_EQ(q.popped(), 4u);
+}
+
+TEST(RingQueue, PopDestroysTheSlotItemAndTheQueueDestroysWhatIsLeft) {
+  auto tracked = std::make_shared<int>(7);
+  {
+    RingQueue<std::shared_ptr<int>> q(4);
+    for (int i = 0; i < 3; ++i) {
+      std::shared_ptr<int> copy = tracked;
+      ASSERT_TRUE(q.try_emplace(std::move(copy)));
+    }
+    EXPECT_EQ(tracked.use_count(), 4);
+    std::shared_ptr<int> out;
+    ASSERT_TRUE(q.try_pop(out));
+    out.reset();
+    EXPECT_EQ(tracked.use_count(), 3);  // nothing left behind in the popped slot
+    EXPECT_TRUE(q.ready_to_pop());
+  }
+  EXPECT_EQ(tracked.use_count(), 1);  // the two still queued were destroyed with the queue
+}
+
+TEST(RingQueue, ReadyToPopFollowsTheConsumerAcrossLaps) {
+  RingQueue<int> q(2);
+  int out = 0;
+  EXPECT_FALSE(q.ready_to_pop());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(q.try_emplace(i));
+    EXPECT_TRUE(q.ready_to_pop());
+    ASSERT_TRUE(q.try_pop(out));
+    EXPECT_EQ(out, i);
+    EXPECT_FALSE(q.ready_to_pop());
+  }
 }
 
 TEST(RingQueue, ManyProducersOneConsumerLoseNothing) {

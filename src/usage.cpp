@@ -42,9 +42,100 @@ std::string text(const json& object, const char* key) {
   return value.is_string() ? value.get<std::string>() : std::string();
 }
 
-// Parses `body`; on failure fills `out.error` and returns a discarded value.
+// The top-level members the readers below look at.
+constexpr std::string_view kWantedMembers[] = {"id",   "model",        "usage",      "usageMetadata",
+                                               "type", "modelVersion", "responseId", "message"};
+
+// Builds the document like nlohmann's own DOM parser, but only the wanted top-level members:
+// the generated text, choices, candidates and logprobs are lexed and dropped, never built.
+// That is most of a provider body and most of the allocations (docs/benchmarks.md).
+class WantedMembersOnly final : public nlohmann::json_sax<json> {
+ public:
+  explicit WantedMembersOnly(json& root) : root_(root) {}
+
+  bool null() override { return value(nullptr); }
+  bool boolean(bool v) override { return value(v); }
+  bool number_integer(number_integer_t v) override { return value(v); }
+  bool number_unsigned(number_unsigned_t v) override { return value(v); }
+  bool number_float(number_float_t v, const string_t&) override { return value(v); }
+  bool string(string_t& v) override { return value(v); }
+  bool binary(binary_t&) override { return true; }  // never produced by JSON text
+  bool start_object(std::size_t) override { return open(json::value_t::object); }
+  bool start_array(std::size_t) override { return open(json::value_t::array); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+  bool key(string_t& k) override {
+    if (skipped_depth_ > 0) return true;
+    if (stack_.size() == 1) {
+      keep_next_ = false;
+      for (std::string_view wanted : kWantedMembers) keep_next_ = keep_next_ || k == wanted;
+    }
+    key_ = k;
+    return true;
+  }
+
+ private:
+  // Where the next value goes, or nullptr when it is dropped.
+  json* slot() {
+    if (skipped_depth_ > 0) return nullptr;
+    if (stack_.empty()) return &root_;
+    json& parent = *stack_.back();
+    if (parent.is_array()) {
+      parent.push_back(nullptr);
+      return &parent.back();
+    }
+    if (stack_.size() == 1 && !keep_next_) return nullptr;
+    return &parent[key_];
+  }
+
+  template <typename Value>
+  bool value(Value&& v) {
+    if (json* target = slot()) *target = std::forward<Value>(v);
+    return true;
+  }
+
+  bool open(json::value_t type) {
+    json* target = slot();
+    if (!target) {
+      ++skipped_depth_;
+      return true;
+    }
+    *target = json(type);
+    stack_.push_back(target);  // map nodes and the current array element stay put until closed
+    return true;
+  }
+
+  bool close() {
+    if (skipped_depth_ > 0) {
+      --skipped_depth_;
+    } else if (!stack_.empty()) {
+      stack_.pop_back();
+    }
+    return true;
+  }
+
+  json& root_;
+  std::vector<json*> stack_;
+  std::size_t skipped_depth_ = 0;
+  bool keep_next_ = false;
+  std::string key_;
+};
+
+// Parses `body` (wanted members only); on failure fills `out.error` and returns a discarded
+// value.
+json parse_wanted(std::string_view body) {
+  json doc;
+  WantedMembersOnly builder(doc);
+  if (!json::sax_parse(body.begin(), body.end(), &builder)) doc = json::value_t::discarded;
+  return doc;
+}
+
 json parse(std::string_view body, ProviderResponse& out) {
-  json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  json doc = parse_wanted(body);
   if (doc.is_discarded()) {
     out.error = "malformed JSON";
   } else if (!doc.is_object()) {
@@ -164,7 +255,7 @@ class StreamUsage::Impl {
     std::string_view payload = line.substr(kData.size());
     while (!payload.empty() && payload.front() == ' ') payload.remove_prefix(1);
     if (payload.empty() || payload == "[DONE]") return;
-    const json event = json::parse(payload.begin(), payload.end(), nullptr, false);
+    const json event = parse_wanted(payload);
     if (!event.is_object()) return;
     if (format_ == StreamFormat::kOpenAiChat) {
       on_openai(event);

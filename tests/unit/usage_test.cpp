@@ -157,6 +157,47 @@ TEST(Streaming, MalformedEventsAreSkipped) {
   EXPECT_EQ(acc.result().usage.output_tokens, 4);
 }
 
+// The parser builds only the members the readers use; everything else is lexed and dropped.
+// These bodies check that dropping never changes what is read.
+TEST(SkippedMembers, NestedAndTrickyContentIsSkippedCleanly) {
+  std::string nested;
+  for (int i = 0; i < 40; ++i) nested += R"({"a":[1,{"b":)";
+  nested += "null";
+  for (int i = 0; i < 40; ++i) nested += "}]}";
+  const std::string big(1 << 20, 'x');  // a 1 MiB generated text
+  const auto r = extract_openai_chat(
+      R"({"choices":[{"message":{"content":"usage: {\"prompt_tokens\": 99} }]\"\\"}},)"
+      R"({"message":{"content":")" + big + R"("}}],"deep":)" + nested +
+      R"(,"usage":{"prompt_tokens":7,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":2}},)"
+      R"("model":"m-1","system_fingerprint":{"model":"not this one"}})");
+  ASSERT_TRUE(r.has_usage) << r.error;
+  EXPECT_EQ(r.usage.input_tokens, 7);
+  EXPECT_EQ(r.usage.output_tokens, 5);
+  EXPECT_EQ(r.usage.cached_input_tokens, 2);
+  EXPECT_EQ(r.model, "m-1");  // only the top-level member counts
+}
+
+TEST(SkippedMembers, LastDuplicateMemberWinsAsInAFullParse) {
+  const auto r = extract_openai_chat(
+      R"({"usage":{"prompt_tokens":1,"completion_tokens":1},"model":"a",)"
+      R"("usage":{"prompt_tokens":10},"model":"b"})");
+  ASSERT_TRUE(r.has_usage);
+  EXPECT_EQ(r.usage.input_tokens, 10);
+  EXPECT_EQ(r.usage.output_tokens, 0);  // not carried over from the first usage object
+  EXPECT_EQ(r.model, "b");
+  const auto now_null = extract_openai_chat(R"({"usage":{"prompt_tokens":1},"usage":null})");
+  EXPECT_FALSE(now_null.has_usage);
+  EXPECT_EQ(now_null.error, "no usage object");
+}
+
+TEST(SkippedMembers, ErrorsInSkippedPartsStillFailTheParse) {
+  EXPECT_EQ(extract_openai_chat(R"({"choices":[1,}],"usage":{"prompt_tokens":1}})").error, "malformed JSON");
+  EXPECT_EQ(extract_openai_chat(R"({"usage":{"prompt_tokens":1}} trailing)").error, "malformed JSON");
+  EXPECT_EQ(extract_openai_chat(R"([{"usage":{"prompt_tokens":1}}])").error, "response is not a JSON object");
+  EXPECT_EQ(extract_openai_chat("42").error, "response is not a JSON object");
+  EXPECT_EQ(extract_anthropic(R"({"content":[{"text":"hi"}],"usage":[]})").error, "usage is not an object");
+}
+
 TEST(Estimate, FourBytesPerTokenRoundedUp) {
   EXPECT_EQ(estimate_tokens(""), 0);
   EXPECT_EQ(estimate_tokens("abc"), 1);

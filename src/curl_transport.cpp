@@ -82,10 +82,6 @@ bool parse_target(const std::string& url, RequestTarget& target) {
   return ok;
 }
 
-bool has_control_chars(const std::string& s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
 class CurlTransport final : public Transport {
  public:
   CurlTransport(const CurlSettings& settings, std::string& error) : settings_(settings) {
@@ -94,10 +90,8 @@ class CurlTransport final : public Transport {
       error = "cannot parse ingest URL " + settings_.url;
       return;
     }
-    if (has_control_chars(settings_.api_key) || has_control_chars(settings_.user_agent)) {
-      error = "API key or user agent contains a line break or NUL";
-      return;
-    }
+    // finalize_options() has already refused an API key with spaces or control characters,
+    // so nothing here can break the request head.
     head_prefix_ = request_head_prefix(target, settings_.api_key, settings_.user_agent);
     multi_ = curl_multi_init();
     if (!multi_) {
@@ -137,7 +131,6 @@ class CurlTransport final : public Transport {
     append_request(s.out, head_prefix_, body);
     s.deadline = Clock::now() + settings_.timeout;
     s.resent = false;
-    s.result = HttpResult();
     if (s.connected) {
       s.reused = true;
       begin_request(s);
@@ -282,14 +275,16 @@ class CurlTransport final : public Transport {
       const CURLcode code = curl_easy_recv(s.easy, buffer, sizeof buffer, &n);
       if (code == CURLE_AGAIN) return;
       if (code != CURLE_OK) return connection_lost(s, curl_easy_strerror(code));
-      if (n == 0 && s.parser.end_of_stream() == ResponseParser::Status::kError) {
-        return connection_lost(s, s.parser.error().c_str());
+      if (n == 0) {  // the server closed the connection
+        if (s.parser.end_of_stream() == ResponseParser::Status::kError) {
+          return connection_lost(s, s.parser.error());
+        }
+        return finish_with_response(s);
       }
-      const auto status = n == 0 ? ResponseParser::Status::kDone : s.parser.feed({buffer, n});
+      const auto status = s.parser.feed({buffer, n});
       if (status == ResponseParser::Status::kError) {
-        const std::string text = "malformed HTTP response: " + s.parser.error();
         close_connection(s);
-        return finish_with_error(s, TransportError::kNetwork, text.c_str());
+        return finish_with_error(s, TransportError::kNetwork, "malformed HTTP response: " + s.parser.error());
       }
       if (status == ResponseParser::Status::kDone) finish_with_response(s);
     }
@@ -298,15 +293,14 @@ class CurlTransport final : public Transport {
   // The connection failed. A kept-alive connection the server closed while it was idle fails
   // before any response byte; the request is then sent once more on a fresh connection, which
   // is what libcurl does too. Anything else is the request's result.
-  void connection_lost(Slot& s, const char* reason) {
-    const std::string text = reason;  // may point into the parser, which is reset below
+  void connection_lost(Slot& s, std::string reason) {
     close_connection(s);
     if (s.reused && !s.resent && !s.parser.started()) {
       s.reused = false;
       s.resent = true;
       if (open_connection(s)) return;
     }
-    finish_with_error(s, TransportError::kNetwork, text.c_str());
+    finish_with_error(s, TransportError::kNetwork, std::move(reason));
   }
 
   // A server that writes its status line and its body in two small segments without
@@ -320,8 +314,8 @@ class CurlTransport final : public Transport {
 
   void time_out(Slot& s) {
     close_connection(s);
-    const std::string text = "request timed out after " + std::to_string(settings_.timeout.count()) + " ms";
-    finish_with_error(s, TransportError::kTimeout, text.c_str());
+    finish_with_error(s, TransportError::kTimeout,
+                      "request timed out after " + std::to_string(settings_.timeout.count()) + " ms");
   }
 
   void finish_with_response(Slot& s) {
@@ -334,11 +328,11 @@ class CurlTransport final : public Transport {
     s.phase = Phase::kFinished;
   }
 
-  void finish_with_error(Slot& s, TransportError error, const char* text) {
+  void finish_with_error(Slot& s, TransportError error, std::string text) {
     s.result = HttpResult();
     s.result.token = s.token;
     s.result.error = error;
-    s.result.error_text = text;
+    s.result.error_text = std::move(text);
     s.phase = Phase::kFinished;
   }
 

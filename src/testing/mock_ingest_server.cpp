@@ -3,7 +3,6 @@
 #include "opsmeter/testing/mock_ingest_server.hpp"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -19,6 +18,8 @@
 #include <random>
 #include <set>
 #include <thread>
+
+#include "sockets.hpp"
 
 namespace opsmeter::testing {
 namespace {
@@ -67,24 +68,10 @@ std::string validate_payload(const json& doc) {
   return {};
 }
 
-// Calls visit(fd) for each open IPv4 socket of this process bound to local port `port`, until
-// it returns true. The server's sockets are owned by cpp-httplib, which does not expose them.
+// The server's own sockets: those bound to its port.
 template <typename Visit>
 void for_each_socket_on_port(int port, Visit visit) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return;
-  while (dirent* entry = readdir(dir)) {
-    const int fd = std::atoi(entry->d_name);
-    if (fd <= 2) continue;
-    sockaddr_in local{};
-    socklen_t local_len = sizeof local;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
-        local.sin_family != AF_INET || ntohs(local.sin_port) != port) {
-      continue;
-    }
-    if (visit(fd)) break;
-  }
-  closedir(dir);
+  detail::for_each_socket_on_port(port, detail::PortOf::kLocal, visit);
 }
 
 // Sends a TCP RST on the connection the request came in on. The fd is found by its peer
@@ -116,11 +103,7 @@ bool reset_connection(int server_port, int peer_port) {
 // listen() again on the listening socket raises the backlog (Linux allows it).
 void raise_listen_backlog(int server_port) {
   for_each_socket_on_port(server_port, [](int fd) {
-    int listening = 0;
-    socklen_t flag_len = sizeof listening;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_len) != 0 || !listening) {
-      return false;
-    }
+    if (!detail::is_listening(fd)) return false;
     listen(fd, SOMAXCONN);
     return true;
   });
@@ -131,11 +114,7 @@ void raise_listen_backlog(int server_port) {
 std::size_t shut_down_connections(int server_port) {
   std::size_t count = 0;
   for_each_socket_on_port(server_port, [&](int fd) {
-    int listening = 0;
-    socklen_t flag_len = sizeof listening;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_len) == 0 && !listening) {
-      count += shutdown(fd, SHUT_RDWR) == 0;
-    }
+    if (!detail::is_listening(fd)) count += shutdown(fd, SHUT_RDWR) == 0;
     return false;
   });
   return count;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "opsmeter/ids.hpp"
+#include "sockets.hpp"
 
 namespace opsmeter::testing {
 
@@ -39,6 +40,15 @@ int unused_loopback_port() {
   }
   close(fd);
   return port;
+}
+
+std::size_t connections_to(int port) {
+  std::size_t count = 0;
+  detail::for_each_socket_on_port(port, detail::PortOf::kPeer, [&count](int) {
+    ++count;
+    return false;
+  });
+  return count;
 }
 
 }  // namespace opsmeter::testing

@@ -13,12 +13,11 @@ using WallClock = std::chrono::system_clock;  // only to read HTTP-date Retry-Af
 using Millis = std::chrono::milliseconds;
 
 // The steady clock at tick resolution (4 ms on a 250 Hz kernel), at a third of the cost of
-// Clock::now() on the machines measured (docs/benchmarks.md). record() stamps records with it:
+// Clock::now() on the machine measured (docs/benchmarks.md). record() stamps records with it:
 // the stamp only serves the max_record_age check, where being up to one tick early is
 // harmless (a record looks at most one tick older), and a first look at the pause window,
-// which the steady clock confirms. libstdc++'s
-// steady_clock reads CLOCK_MONOTONIC, which CLOCK_MONOTONIC_COARSE trails by less than a tick,
-// so both give points on the same time line.
+// which the steady clock confirms. libstdc++'s steady_clock reads CLOCK_MONOTONIC, which
+// CLOCK_MONOTONIC_COARSE trails by less than a tick, so both give points on one time line.
 inline TimePoint coarse_now() noexcept {
 #if defined(CLOCK_MONOTONIC_COARSE)
   timespec ts;

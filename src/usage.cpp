@@ -125,8 +125,7 @@ class WantedMembersOnly final : public nlohmann::json_sax<json> {
   std::string key_;
 };
 
-// Parses `body` (wanted members only); on failure fills `out.error` and returns a discarded
-// value.
+// Parses `body`, building only kWantedMembers; a discarded value when it is not valid JSON.
 json parse_wanted(std::string_view body) {
   json doc;
   WantedMembersOnly builder(doc);
@@ -134,6 +133,8 @@ json parse_wanted(std::string_view body) {
   return doc;
 }
 
+// parse_wanted(), for a whole response: on failure fills `out.error` and returns a discarded
+// value.
 json parse(std::string_view body, ProviderResponse& out) {
   json doc = parse_wanted(body);
   if (doc.is_discarded()) {

@@ -44,11 +44,14 @@ struct Slot {
 
 TransportError classify(CURLcode code) {
   switch (code) {
-    case CURLE_OPERATION_TIMEDOUT: return TransportError::kTimeout;
+    case CURLE_OPERATION_TIMEDOUT:
+      return TransportError::kTimeout;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return TransportError::kConnect;
-    default: return TransportError::kNetwork;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return TransportError::kConnect;
+    default:
+      return TransportError::kNetwork;
   }
 }
 
@@ -122,7 +125,8 @@ class CurlTransport final : public Transport {
     auto slot = std::find_if(slots_.begin(), slots_.end(),
                              [](const Slot& s) { return s.phase == Phase::kFree && s.connected; });
     if (slot == slots_.end()) {
-      slot = std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.phase == Phase::kFree; });
+      slot = std::find_if(slots_.begin(), slots_.end(),
+                          [](const Slot& s) { return s.phase == Phase::kFree; });
     }
     if (slot == slots_.end()) return false;
     Slot& s = *slot;
@@ -244,7 +248,8 @@ class CurlTransport final : public Transport {
       if (socket == CURL_SOCKET_BAD) {
         const char* text = slot->error_buffer[0] ? slot->error_buffer : curl_easy_strerror(code);
         close_connection(*slot);
-        finish_with_error(*slot, code == CURLE_OK ? TransportError::kNetwork : classify(code), text);
+        finish_with_error(*slot, code == CURLE_OK ? TransportError::kNetwork : classify(code),
+                          text);
         continue;
       }
       slot->connected = true;
@@ -259,7 +264,8 @@ class CurlTransport final : public Transport {
   void advance(Slot& s) {
     while (s.phase == Phase::kSending) {
       std::size_t n = 0;
-      const CURLcode code = curl_easy_send(s.easy, s.out.data() + s.sent, s.out.size() - s.sent, &n);
+      const CURLcode code =
+          curl_easy_send(s.easy, s.out.data() + s.sent, s.out.size() - s.sent, &n);
       if (code == CURLE_AGAIN) return;
       if (code != CURLE_OK) return connection_lost(s, curl_easy_strerror(code));
       s.sent += n;
@@ -284,7 +290,8 @@ class CurlTransport final : public Transport {
       const auto status = s.parser.feed({buffer, n});
       if (status == ResponseParser::Status::kError) {
         close_connection(s);
-        return finish_with_error(s, TransportError::kNetwork, "malformed HTTP response: " + s.parser.error());
+        return finish_with_error(s, TransportError::kNetwork,
+                                 "malformed HTTP response: " + s.parser.error());
       }
       if (status == ResponseParser::Status::kDone) finish_with_response(s);
     }
@@ -314,8 +321,9 @@ class CurlTransport final : public Transport {
 
   void time_out(Slot& s) {
     close_connection(s);
-    finish_with_error(s, TransportError::kTimeout,
-                      "request timed out after " + std::to_string(settings_.timeout.count()) + " ms");
+    finish_with_error(
+        s, TransportError::kTimeout,
+        "request timed out after " + std::to_string(settings_.timeout.count()) + " ms");
   }
 
   void finish_with_response(Slot& s) {
@@ -347,7 +355,8 @@ class CurlTransport final : public Transport {
       fd.events = s.phase == Phase::kSending ? CURL_WAIT_POLLOUT : CURL_WAIT_POLLIN;
       polled_.push_back(fd);
     }
-    curl_multi_poll(multi_, polled_.data(), static_cast<unsigned>(polled_.size()), timeout_ms, nullptr);
+    curl_multi_poll(multi_, polled_.data(), static_cast<unsigned>(polled_.size()), timeout_ms,
+                    nullptr);
     std::size_t i = 0;
     for (Slot& s : slots_) {
       if (s.phase != Phase::kSending && s.phase != Phase::kReceiving) continue;
@@ -357,7 +366,8 @@ class CurlTransport final : public Transport {
   }
 
   bool any_in(Phase phase) const {
-    return std::any_of(slots_.begin(), slots_.end(), [phase](const Slot& s) { return s.phase == phase; });
+    return std::any_of(slots_.begin(), slots_.end(),
+                       [phase](const Slot& s) { return s.phase == phase; });
   }
 
   CurlSettings settings_;

@@ -1,15 +1,16 @@
 // HTTP/1.1 request head and incremental response parser (see http1.hpp).
 #include "http1.hpp"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
-#include <strings.h>
 
 namespace opsmeter::detail {
 namespace {
 
-constexpr std::size_t kMaxLine = 1024;        // chunk-size and trailer lines
+constexpr std::size_t kMaxLine = 1024;  // chunk-size and trailer lines
 constexpr std::size_t kMaxRetryAfter = 128;
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -18,7 +19,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -62,7 +64,9 @@ ResponseParser::Status ResponseParser::feed(std::string_view data) {
   while (!data.empty() && phase_ != Phase::kDone) {
     bool ok = true;
     switch (phase_) {
-      case Phase::kHead: ok = take_head(data); break;
+      case Phase::kHead:
+        ok = take_head(data);
+        break;
       case Phase::kFixed:
       case Phase::kChunkData: {
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, data.size()));
@@ -82,13 +86,18 @@ ResponseParser::Status ResponseParser::feed(std::string_view data) {
         }
         break;
       }
-      case Phase::kChunkSize: ok = take_chunk_size(data); break;
-      case Phase::kTrailers: ok = take_trailers(data); break;
+      case Phase::kChunkSize:
+        ok = take_chunk_size(data);
+        break;
+      case Phase::kTrailers:
+        ok = take_trailers(data);
+        break;
       case Phase::kToEof:
         keep_body(data);
         data = std::string_view();
         break;
-      case Phase::kDone: break;
+      case Phase::kDone:
+        break;
     }
     if (!ok) return Status::kError;
   }
@@ -170,8 +179,8 @@ bool ResponseParser::parse_head(std::string_view head) {
   }
   int code = 0;
   const auto parsed = std::from_chars(status_line.data() + 9, status_line.data() + 12, code);
-  if (parsed.ec != std::errc() || parsed.ptr != status_line.data() + 12 || code < 100 || code > 599 ||
-      (status_line.size() > 12 && status_line[12] != ' ')) {
+  if (parsed.ec != std::errc() || parsed.ptr != status_line.data() + 12 || code < 100 ||
+      code > 599 || (status_line.size() > 12 && status_line[12] != ' ')) {
     return fail("malformed HTTP status line");
   }
   if (code == 101) return fail("unexpected 101 Switching Protocols");

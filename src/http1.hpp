@@ -51,7 +51,16 @@ class ResponseParser {
   std::string& retry_after() noexcept { return retry_after_; }
 
  private:
-  enum class Phase { kHead, kFixed, kChunkSize, kChunkData, kChunkDataEnd, kTrailers, kToEof, kDone };
+  enum class Phase {
+    kHead,
+    kFixed,
+    kChunkSize,
+    kChunkData,
+    kChunkDataEnd,
+    kTrailers,
+    kToEof,
+    kDone
+  };
 
   bool fail(const char* reason);  // always false
   // Each takes bytes from the front of `data` and says whether parsing may go on.
@@ -73,7 +82,7 @@ class ResponseParser {
   bool keep_alive_ = true;
   bool chunked_ = false;
   bool has_length_ = false;
-  bool other_coding_ = false;  // a transfer coding other than chunked: body runs to EOF
+  bool other_coding_ = false;    // a transfer coding other than chunked: body runs to EOF
   std::uint64_t remaining_ = 0;  // of the fixed body or the current chunk
   std::string head_;
   std::string line_;

@@ -23,13 +23,13 @@ void merge_into(Context& base, const Context& inner) {
   take_if_set(base.tenant_id, inner.tenant_id);
   take_if_set(base.data_mode, inner.data_mode);
   take_if_set(base.environment, inner.environment);
-  for (const auto& [key, value] : inner.metadata) {
+  for (const auto& item : inner.metadata) {
     auto it = std::find_if(base.metadata.begin(), base.metadata.end(),
-                           [&](const auto& entry) { return entry.first == key; });
+                           [&](const auto& entry) { return entry.first == item.first; });
     if (it == base.metadata.end()) {
-      base.metadata.emplace_back(key, value);
+      base.metadata.push_back(item);
     } else {
-      it->second = value;
+      it->second = item.second;
     }
   }
 }

@@ -17,6 +17,13 @@ struct HttpResponse {
 };
 
 // POSTs JSON. `on_chunk`, when given, sees the body as it streams in.
+// The examples run against the bundled mock server over HTTPS too, with a test CA named by
+// OPSMETER_CA_BUNDLE; the examples' own calls trust it as the SDK does.
+inline void trust_opsmeter_ca(CURL* curl) {
+  const char* ca = std::getenv("OPSMETER_CA_BUNDLE");
+  if (ca && *ca) curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
+}
+
 inline HttpResponse post_json(const std::string& url, const std::string& body,
                               const std::vector<std::string>& headers = {},
                               std::function<void(const std::string&)> on_chunk = nullptr) {
@@ -33,6 +40,7 @@ inline HttpResponse post_json(const std::string& url, const std::string& body,
   curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
   for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  trust_opsmeter_ca(curl);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -62,6 +70,7 @@ inline HttpResponse get(const std::string& url) {
   CURL* curl = curl_easy_init();
   if (!curl) return out;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  trust_opsmeter_ca(curl);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);

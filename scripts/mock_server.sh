@@ -2,7 +2,8 @@
 #
 # opsmeter_start_mock_server BIN API_KEY [EXTRA_ARGS...]
 #   starts BIN (opsmeter-mock-server) on a free loopback port in the background, waits up to
-#   10 s for it to write its port, and sets MOCK_PID and MOCK_BASE_URL ("http://127.0.0.1:P").
+#   10 s for it to write its port, and sets MOCK_PID and MOCK_BASE_URL ("http://127.0.0.1:P",
+#   or "https://..." when EXTRA_ARGS include --tls-cert and --tls-key).
 # opsmeter_stop_mock_server
 #   stops it and removes its scratch folder; safe to call twice (call it from an EXIT trap).
 
@@ -21,7 +22,9 @@ opsmeter_start_mock_server() {
     echo "mock server did not start" >&2
     return 1
   fi
-  MOCK_BASE_URL="http://127.0.0.1:$(cat "$MOCK_DIR/port")"
+  local scheme=http
+  case " $* " in *" --tls-cert "*) scheme=https ;; esac
+  MOCK_BASE_URL="$scheme://127.0.0.1:$(cat "$MOCK_DIR/port")"
 }
 
 opsmeter_stop_mock_server() {

@@ -62,6 +62,10 @@ class Client::Impl {
       settings.user_agent = std::string("opsmeter-cpp/") + version();
       settings.timeout = config_.options.timeout;
       settings.max_in_flight = config_.options.max_in_flight;
+      settings.ca_bundle = config_.options.ca_bundle;
+      settings.ca_path = config_.options.ca_path;
+      settings.proxy = config_.proxy;
+      settings.no_proxy = config_.no_proxy;
       transport_ = detail::make_curl_transport(settings, disabled_reason_);
     }
     if (!disabled_reason_.empty()) {
@@ -69,6 +73,7 @@ class Client::Impl {
       shared_.accepting.store(false, std::memory_order_release);
       return;
     }
+    logger_.log(LogLevel::kInfo, detail::describe_delivery(config_));
     dispatcher_.emplace(config_, shared_, *transport_, logger_);
     worker_ = std::thread([this] { run_worker(); });
   }

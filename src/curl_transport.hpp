@@ -1,5 +1,6 @@
 // The libcurl transport: one multi handle, one reusable easy handle per in-flight slot, so
-// connections are kept alive and reused across records.
+// connections are kept alive and reused across records; HTTP/2 (multiplexed) where a TLS
+// server offers it, HTTP/1.1 otherwise.
 #pragma once
 
 #include <memory>
@@ -15,6 +16,10 @@ struct CurlSettings {
   std::string user_agent;
   Millis timeout{600};
   std::size_t max_in_flight = 4;
+  std::string ca_bundle;  // PEM file of trusted CAs; empty: libcurl's default store
+  std::string ca_path;    // directory of trusted CAs; empty: libcurl's default
+  std::string proxy;      // proxy URL; empty: no proxy (the environment is never read here)
+  std::string no_proxy;   // hosts that bypass the proxy, libcurl's NOPROXY syntax
 };
 
 // Runs curl_global_init once per process; returns "" on success, else the reason. Call it on

@@ -85,6 +85,7 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   Pending pending = std::move(*slot);
   slot.reset();
   --in_flight_count_;
+  count_resends(pending, result);
 
   AttemptOutcome outcome;
   outcome.http_status = result.http_status;
@@ -104,7 +105,33 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   } else if (decision.action != Action::kDelivered) {
     set_last_error("http " + std::to_string(result.http_status));
   }
+  log_tls_state(result);
   apply(pending, decision, result, posture, now);
+}
+
+// libcurl resends a request on its own, once, when a kept-alive connection turns out closed
+// before any answer. Those requests reached the wire too, so they count like the first.
+void Dispatcher::count_resends(Pending& pending, const HttpResult& result) {
+  if (result.requests <= 1) return;
+  const auto extra = static_cast<std::uint64_t>(result.requests - 1);
+  pending.attempts += result.requests - 1;
+  shared_.requests_sent.fetch_add(extra, std::memory_order_relaxed);
+  shared_.bytes_sent.fetch_add(extra * pending.body.size(), std::memory_order_relaxed);
+}
+
+// A TLS failure repeats for every record until someone fixes the certificate or the trust
+// store, so it is logged when it starts or its reason changes, and once when TLS works again.
+void Dispatcher::log_tls_state(const HttpResult& result) {
+  if (result.error == TransportError::kTls) {
+    if (result.error_text == tls_error_logged_) return;
+    tls_error_logged_ = result.error_text;
+    logger_.log(LogLevel::kError, "TLS connection to the ingest API failed: " + result.error_text +
+                                      " (check ca_bundle / OPSMETER_CA_BUNDLE); records are "
+                                      "retried and then dropped");
+  } else if (result.http_status != 0 && !tls_error_logged_.empty()) {
+    tls_error_logged_.clear();
+    logger_.log(LogLevel::kInfo, "TLS connection to the ingest API works again");
+  }
 }
 
 // Responses at high rate mostly repeat the same body; parsing each one again would only
@@ -156,7 +183,15 @@ void Dispatcher::apply(Pending& pending, const Decision& decision, const HttpRes
         std::lock_guard<std::mutex> lock(shared_.mu);
         ++shared_.rejected_by_status[status];
       }
-      if ((status == 401 || status == 403) && !auth_error_logged_) {
+      if (status >= 300 && status <= 399) {
+        if (!redirect_logged_) {
+          redirect_logged_ = true;
+          logger_.log(LogLevel::kError,
+                      "ingest answered HTTP " + std::to_string(status) +
+                          " (a redirect); redirects are never followed, records are dropped as "
+                          "rejected. Check base_url / OPSMETER_API_BASE_URL.");
+        }
+      } else if ((status == 401 || status == 403) && !auth_error_logged_) {
         auth_error_logged_ = true;
         logger_.log(LogLevel::kError,
                     "ingest rejected the API key (HTTP " + std::to_string(status) +

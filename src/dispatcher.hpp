@@ -46,6 +46,8 @@ class Dispatcher {
   };
 
   void handle(HttpResult& result, TimePoint now, WallClock::time_point wall_now);
+  void count_resends(Pending& pending, const HttpResult& result);
+  void log_tls_state(const HttpResult& result);
   std::optional<IngestPosture> posture_of(const std::string& body, bool success);
   void apply(Pending& pending, const Decision& decision, const HttpResult& result,
              const std::optional<IngestPosture>& posture, TimePoint now);
@@ -79,6 +81,8 @@ class Dispatcher {
   std::vector<Pending> retries_;
   std::size_t retry_capacity_;
   bool auth_error_logged_ = false;
+  bool redirect_logged_ = false;
+  std::string tls_error_logged_;  // the TLS failure last logged; empty when TLS works
   bool pii_warning_logged_ = false;
   std::vector<HttpResult> results_;  // reused buffer
   std::string last_posture_body_;    // the last response body parsed for the posture

@@ -57,6 +57,10 @@ const std::vector<Entry>& entries() {
          if (m) o.data_mode = *m;
          return m.has_value();
        }},
+      {{"OPSMETER_CA_BUNDLE", "ca_bundle"},
+       [](Options& o, std::string_view v) { o.ca_bundle = v; return true; }},
+      {{"OPSMETER_CA_PATH", "ca_path"},
+       [](Options& o, std::string_view v) { o.ca_path = v; return true; }},
       {{"OPSMETER_ENDPOINT_TAG", "endpoint_tag"},
        [](Options& o, std::string_view v) { o.endpoint_tag = v; return true; }},
       {{"OPSMETER_PROMPT_VERSION", "prompt_version"},

@@ -1,7 +1,12 @@
 // Option validation and normalisation.
 #include "options.hpp"
 
+#include <curl/curl.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
 
 namespace opsmeter::detail {
 namespace {
@@ -24,6 +29,63 @@ std::string check_base_url(std::string& url) {
   return {};
 }
 
+// The host part of a URL as libcurl parses it ("" if it cannot), so that the check below
+// judges the same host libcurl will connect to.
+std::string url_host(const std::string& url) {
+  std::string host;
+  CURLU* u = curl_url();
+  char* part = nullptr;
+  if (u && curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK && part) {
+    host = part;
+  }
+  curl_free(part);
+  curl_url_cleanup(u);
+  return host;
+}
+
+bool is_loopback_host(std::string host) {
+  for (char& c : host) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (host == "localhost" || host == "[::1]") return true;
+  // 127.0.0.0/8 as a dotted IPv4 literal.
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  return std::sscanf(host.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 &&
+         b < 256 && c < 256 && d < 256;
+}
+
+// http:// carries the API key in clear text: only to this machine, unless the user says so.
+std::string check_cleartext(const Options& options) {
+  if (options.base_url.rfind("http://", 0) != 0 || options.allow_insecure_http) return {};
+  const std::string host = url_host(options.base_url);
+  if (host.empty()) return "base_url cannot be parsed";
+  if (is_loopback_host(host)) return {};
+  return "base_url is http:// to a host that is not loopback (" + host +
+         "); the API key would cross the network in clear text. Use https://, or set "
+         "allow_insecure_http";
+}
+
+const char* first_env(std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return value;
+  }
+  return "";
+}
+
+// The proxy libcurl would pick from the environment, read once here and handed to it
+// explicitly. Like libcurl, plain http reads only the lower-case http_proxy.
+void proxy_from_environment(const Options& options, Config& config) {
+  config.proxy = options.proxy;
+  config.no_proxy = options.no_proxy;
+  const bool https = options.base_url.rfind("https://", 0) == 0;
+  if (config.proxy.empty()) {
+    config.proxy = https ? first_env({"https_proxy", "HTTPS_PROXY"}) : first_env({"http_proxy"});
+    if (config.proxy.empty()) config.proxy = first_env({"all_proxy", "ALL_PROXY"});
+  }
+  if (config.no_proxy.empty()) config.no_proxy = first_env({"no_proxy", "NO_PROXY"});
+}
+
 template <typename T>
 T clamp_with_warning(T value, T low, T high, const char* name, std::vector<std::string>& warnings) {
   const T clamped = std::clamp(value, low, high);
@@ -41,6 +103,35 @@ Millis clamp_ms(Millis value, Millis low, Millis high, const char* name,
 
 }  // namespace
 
+std::string redact_url(const std::string& url) {
+  std::string out = "(unparseable URL)";
+  CURLU* u = curl_url();
+  char* text = nullptr;
+  if (u && curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_GUESS_SCHEME) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_USER, nullptr, 0) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_PASSWORD, nullptr, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_URL, &text, 0) == CURLUE_OK && text) {
+    out = text;
+  }
+  curl_free(text);
+  curl_url_cleanup(u);
+  return out;
+}
+
+std::string describe_delivery(const Config& config) {
+  const Options& o = config.options;
+  std::string line = "sending telemetry to " + redact_url(config.ingest_url);
+  line += config.proxy.empty() ? " directly" : " via proxy " + redact_url(config.proxy);
+  if (!config.proxy.empty() && !config.no_proxy.empty()) line += " (no_proxy " + config.no_proxy + ")";
+  if (o.base_url.rfind("https://", 0) == 0) {
+    line += "; TLS trusts ";
+    if (o.ca_bundle.empty() && o.ca_path.empty()) line += "the system CA store";
+    if (!o.ca_bundle.empty()) line += "ca_bundle " + o.ca_bundle;
+    if (!o.ca_path.empty()) line += (o.ca_bundle.empty() ? "ca_path " : " and ca_path ") + o.ca_path;
+  }
+  return line;
+}
+
 Config finalize_options(Options options) {
   Config config;
   std::vector<std::string>& warnings = config.warnings;
@@ -55,9 +146,11 @@ Config finalize_options(Options options) {
     config.disabled_reason = "api_key contains spaces or control characters";
   }
   std::string url_error = check_base_url(options.base_url);
+  if (url_error.empty()) url_error = check_cleartext(options);
   if (config.disabled_reason.empty() && !options.dry_run && !url_error.empty()) {
     config.disabled_reason = url_error;
   }
+  proxy_from_environment(options, config);
 
   if (!options.allow_any_timeout) {
     options.timeout = clamp_ms(options.timeout, kMinTimeout, kMaxTimeout, "timeout", warnings);

@@ -12,6 +12,8 @@ namespace opsmeter::detail {
 struct Config {
   Options options;             // normalised copy (trimmed URL, clamped numbers)
   std::string ingest_url;      // {base_url}/v1/ingest/llm-request
+  std::string proxy;           // options.proxy, or the one the environment named at start
+  std::string no_proxy;        // likewise
   PolicyConfig policy;
   std::string disabled_reason;            // non-empty: the client must stay disabled
   std::vector<std::string> warnings;      // adjustments made while normalising, to be logged
@@ -19,5 +21,13 @@ struct Config {
 
 // Never throws except std::bad_alloc.
 Config finalize_options(Options options);
+
+// The URL without user name and password, for logs; "(unparseable URL)" if libcurl cannot parse
+// it, so that nothing of a malformed one (credentials included) is ever logged.
+std::string redact_url(const std::string& url);
+
+// One line for the log when a client starts: where records go, through which proxy, trusting
+// which CAs. Never contains the API key or proxy credentials.
+std::string describe_delivery(const Config& config);
 
 }  // namespace opsmeter::detail

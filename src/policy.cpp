@@ -90,6 +90,7 @@ std::string_view to_string(TransportError error) noexcept {
     case TransportError::kNone: return "none";
     case TransportError::kTimeout: return "timeout";
     case TransportError::kConnect: return "connect_failed";
+    case TransportError::kTls: return "tls_error";
     case TransportError::kNetwork: return "network_error";
     case TransportError::kAborted: return "aborted";
     case TransportError::kOther: return "transport_error";

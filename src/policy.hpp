@@ -15,6 +15,7 @@ enum class TransportError : std::uint8_t {
   kNone,     // an HTTP response arrived
   kTimeout,  // no complete response within the timeout
   kConnect,  // could not connect (refused, unreachable, DNS)
+  kTls,      // the TLS handshake failed (untrusted certificate, name mismatch, protocol)
   kNetwork,  // the connection failed mid-exchange (reset, closed, malformed response)
   kAborted,  // aborted by shutdown
   kOther,    // the transport could not start the request

@@ -20,6 +20,9 @@ struct HttpResult {
   std::string error_text;   // transport's own description, for logs
   std::string body;         // response body, capped
   std::string retry_after;  // raw Retry-After header value, if any
+  // Requests put on the wire for this transfer: 0 when none got that far (no connection), 2
+  // when libcurl resent it on a fresh connection after a reused one turned out dead.
+  int requests = 1;
 };
 
 class Transport {

@@ -4,8 +4,10 @@
 //                        [--plan-limit K] [--fail-fraction F] [--fail-status S]
 //                        [--throttle-fraction F] [--retry-after V] [--delay-ms D]
 //                        [--never-answer] [--throttle-every N] [--no-tcp-nodelay]
+//                        [--tls-cert CERT.pem --tls-key KEY.pem]
 //
-// It prints "listening on http://H:P" once bound, writes the port to --port-file if given,
+// With --tls-cert and --tls-key it serves HTTPS. It prints "listening on http(s)://H:P" once
+// bound, writes the port to --port-file if given,
 // and serves until SIGINT or SIGTERM. GET /__stats shows what it received.
 #include <opsmeter/testing/mock_ingest_server.hpp>
 #include <signal.h>
@@ -55,6 +57,8 @@ int main(int argc, char** argv) {
     else if (arg == "--never-answer") never_answer = true;
     else if (arg == "--throttle-every") throttle_every = std::atoi(value().c_str());
     else if (arg == "--no-tcp-nodelay") options.tcp_nodelay = false;
+    else if (arg == "--tls-cert") options.tls_cert_file = value();
+    else if (arg == "--tls-key") options.tls_key_file = value();
     else usage(("unknown option " + arg).c_str());
   }
 
@@ -77,7 +81,9 @@ int main(int argc, char** argv) {
   if (!port_file.empty()) {
     std::ofstream(port_file) << server.port() << "\n";
   }
-  std::printf("listening on http://%s:%d (api key \"%s\")\n", options.host.c_str(), server.port(),
+  const bool tls = !options.tls_cert_file.empty() && !options.tls_key_file.empty();
+  std::printf("listening on %s://%s:%d (api key \"%s\")\n", tls ? "https" : "http",
+              options.host.c_str(), server.port(),
               options.api_key.c_str());
   std::fflush(stdout);
   int received = 0;

@@ -125,6 +125,22 @@ struct Options {
 
   std::string api_key;                             // X-API-Key; required
   std::string base_url = "https://api.opsmeter.io";  // trailing slashes are stripped
+  // An http:// base_url is refused (a disabled client) unless its host is loopback or this is
+  // set: the API key must not cross a network in clear text by accident.
+  bool allow_insecure_http = false;
+
+  // TLS: peer and host name are always verified, TLS 1.2 or newer. These add trusted CAs in
+  // place of the system store (a private CA, a test CA); empty: libcurl's default store.
+  std::string ca_bundle;  // PEM file
+  std::string ca_path;    // directory of hashed CA certificates
+
+  // Proxy URL, e.g. "http://user:secret@proxy.internal:3128" (credentials are never logged).
+  // Empty: taken once, when the client starts, from https_proxy / HTTPS_PROXY (https
+  // base_url) or http_proxy (http base_url), then all_proxy / ALL_PROXY. HTTPS goes through
+  // a CONNECT tunnel; a plain http target is forwarded by the proxy.
+  std::string proxy;
+  // Hosts that bypass the proxy (comma-separated, "*" for all). Empty: no_proxy / NO_PROXY.
+  std::string no_proxy;
   Environment environment = Environment::kProd;    // for records that leave it unset
   DataMode data_mode = DataMode::kReal;            // for records that leave it unset
   std::string endpoint_tag;    // for records that leave endpointTag empty ("unknown" if empty)

@@ -131,7 +131,18 @@ class MockIngestServer::Impl {
   bool start() {
     std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
     if (thread_.joinable()) return true;
-    server_ = std::make_unique<httplib::Server>();
+    if (tls()) {
+      auto server = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(),
+                                                         options_.tls_key_file.c_str());
+      if (!server->is_valid()) {
+        set_error("cannot load TLS certificate " + options_.tls_cert_file + " or key " +
+                  options_.tls_key_file);
+        return false;
+      }
+      server_ = std::move(server);
+    } else {
+      server_ = std::make_unique<httplib::Server>();
+    }
     const int threads = options_.threads;
     server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
     server_->set_keep_alive_max_count(100000);
@@ -185,6 +196,7 @@ class MockIngestServer::Impl {
   }
 
   int port() const { return port_; }
+  bool tls() const { return !options_.tls_cert_file.empty() && !options_.tls_key_file.empty(); }
 
   std::string last_error() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -402,6 +414,7 @@ class MockIngestServer::Impl {
     switch (fault.kind) {
       case Fault::Kind::kStatus:
         res.status = fault.status;
+        if (!fault.location.empty()) res.set_header("Location", fault.location);
         res.set_content(error_body("injected_fault"), kJson);
         answered(index, fault.status);
         return true;
@@ -624,7 +637,7 @@ bool MockIngestServer::start() { return impl_->start(); }
 void MockIngestServer::stop() { impl_->stop(); }
 int MockIngestServer::port() const { return impl_->port(); }
 std::string MockIngestServer::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(impl_->port());
+  return (impl_->tls() ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(impl_->port());
 }
 std::string MockIngestServer::last_error() const { return impl_->last_error(); }
 void MockIngestServer::push_fault(const Fault& fault, int count) { impl_->push_fault(fault, count); }

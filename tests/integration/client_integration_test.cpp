@@ -347,6 +347,27 @@ TEST_F(ClientIntegration, KeptAliveConnectionDroppedByServerIsReopenedWithoutRet
   EXPECT_EQ(server_.stored_count(), 2u);
 }
 
+// A kept-alive connection that the server resets when the next request arrives: libcurl sends
+// that request again on a fresh connection by itself. The resend reached the wire, so it counts
+// in requests_sent, exactly as many as the server received.
+TEST_F(ClientIntegration, ResendOnReusedConnectionIsCounted) {
+  Options o = options();
+  o.max_in_flight = 1;
+  Client client(o);
+  ASSERT_TRUE(client.record(make_record("ext_first")).queued());
+  ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+  server_.push_fault(Fault::reset());
+  ASSERT_TRUE(client.record(make_record("ext_second")).queued());
+  ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+  const Stats s = client.stats();
+  EXPECT_EQ(s.delivered, 2u);
+  EXPECT_EQ(s.retried, 0u);  // libcurl's resend, not the policy's
+  EXPECT_EQ(s.requests_sent, server_.request_count());
+  EXPECT_EQ(ids_received(),
+            (std::vector<std::string>{"ext_first", "ext_second", "ext_second"}));
+  expect_identity(s);
+}
+
 TEST_F(ClientIntegration, ReconnectsLeaveNoSocketsBehind) {
   Options o = options();
   o.max_in_flight = 2;

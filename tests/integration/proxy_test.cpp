@@ -1,184 +1,154 @@
-// The client through an HTTP proxy named by `http_proxy`: libcurl opens a CONNECT tunnel and
-// the records travel through it to the mock ingest server. The proxy here is a minimal
-// CONNECT-only relay on loopback that records what it was asked to connect to.
-#include <arpa/inet.h>
+// The client through a real HTTP proxy (tinyproxy, started by the test on loopback): an https
+// target through a CONNECT tunnel, an http target forwarded by the proxy, proxy credentials
+// that never reach the logs, the environment read once at start, and no_proxy.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <mutex>
-#include <string>
-#include <thread>
-#include <vector>
-
+#include "capture.hpp"
 #include "opsmeter/client.hpp"
 #include "opsmeter/testing/mock_ingest_server.hpp"
 #include "opsmeter/testing/support.hpp"
+#include "peers.hpp"
 
 namespace opsmeter {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::MockIngestOptions;
+using testing::MockIngestServer;
 
-class ConnectProxy {
- public:
-  ConnectProxy() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        listen(listener_, 16) != 0 ||
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      return;
-    }
-    port_ = ntohs(addr.sin_port);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
+constexpr auto kGenerous = 10s;
 
-  ~ConnectProxy() {
-    stop_ = true;
-    if (listener_ >= 0) shutdown(listener_, SHUT_RDWR);
-    if (acceptor_.joinable()) acceptor_.join();
-    for (std::thread& t : relays_) t.join();
-    if (listener_ >= 0) close(listener_);
-  }
-
-  int port() const { return port_; }
-
-  std::vector<std::string> requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-
- private:
-  void accept_loop() {
-    while (!stop_) {
-      pollfd p{listener_, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
-      const int client = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (client < 0) continue;
-      relays_.emplace_back([this, client] { relay(client); });
-    }
-  }
-
-  // Reads "CONNECT host:port HTTP/1.1 ... \r\n\r\n", connects to 127.0.0.1:port, answers 200
-  // and copies bytes both ways until either side closes.
-  void relay(int client) {
-    std::string head;
-    char buf[4096];
-    while (head.find("\r\n\r\n") == std::string::npos && head.size() < 8192) {
-      const ssize_t n = recv(client, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      head.append(buf, static_cast<std::size_t>(n));
-    }
-    const std::string line = head.substr(0, head.find("\r\n"));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      requests_.push_back(line);
-    }
-    const std::size_t colon = line.rfind(':');
-    const int port = colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
-    const int upstream = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (line.rfind("CONNECT ", 0) != 0 || upstream < 0 ||
-        connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      const char refused[] = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n";
-      send(client, refused, sizeof refused - 1, MSG_NOSIGNAL);
-    } else {
-      const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-      send(client, ok, sizeof ok - 1, MSG_NOSIGNAL);
-      pump(client, upstream);
-    }
-    if (upstream >= 0) close(upstream);
-    close(client);
-  }
-
-  void pump(int a, int b) {
-    char buf[16384];
-    while (!stop_) {
-      pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
-      if (poll(fds, 2, 50) < 0) return;
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].revents == 0) continue;
-        const ssize_t n = recv(fds[i].fd, buf, sizeof buf, 0);
-        if (n <= 0) return;
-        if (send(fds[1 - i].fd, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) return;
-      }
-    }
-  }
-
-  int listener_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread acceptor_;
-  std::vector<std::thread> relays_;  // touched by the acceptor thread, joined after it
-  std::mutex mu_;
-  std::vector<std::string> requests_;
-};
-
-// Sets an environment variable for one test and restores the old value afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value)
-      setenv(name, value, 1);
-    else
-      unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (old_.empty())
-      unsetenv(name_);
-    else
-      setenv(name_, old_.c_str(), 1);
-  }
-
- private:
-  const char* name_;
-  std::string old_;
-};
-
-TEST(ProxyIntegration, RecordsTravelThroughAConnectTunnel) {
-  testing::MockIngestServer server;
-  ASSERT_TRUE(server.start()) << server.last_error();
-  ConnectProxy proxy;
-  ASSERT_NE(proxy.port(), 0);
-  const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
-  ScopedEnv http_proxy("http_proxy", proxy_url.c_str());
-  ScopedEnv no_proxy("no_proxy", nullptr);
-  ScopedEnv no_proxy_upper("NO_PROXY", nullptr);
-
+Options client_options(const MockIngestServer& server, test::LogCapture& logs) {
   Options o;
   o.api_key = "test-key";
   o.base_url = server.base_url();
+  o.ca_bundle = test::test_pki().ca;
   o.timeout = 5s;
   o.allow_any_timeout = true;
   o.max_in_flight = 2;
-  o.on_log = [](LogLevel, std::string_view) {};
-  {
-    Client client(o);
-    for (int i = 0; i < 6; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
-    ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
-    const Stats s = client.stats();
-    EXPECT_EQ(s.delivered, 6u);
-    EXPECT_EQ(s.retried, 0u);
-  }
+  o.log_level = LogLevel::kDebug;
+  o.on_log = logs.sink();
+  return o;
+}
+
+void deliver(Client& client, int n) {
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
+  ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+  EXPECT_EQ(client.stats().delivered, static_cast<std::uint64_t>(n)) << client.stats().last_error;
+}
+
+// The proxy environment of the test machine must not leak into these tests.
+class ProxyIntegration : public ::testing::Test {
+ protected:
+  test::ScopedEnv env_[7] = {{"https_proxy", nullptr}, {"HTTPS_PROXY", nullptr},
+                             {"http_proxy", nullptr},  {"all_proxy", nullptr},
+                             {"ALL_PROXY", nullptr},   {"no_proxy", nullptr},
+                             {"NO_PROXY", nullptr}};
+  test::LogCapture logs_;
+};
+
+TEST_F(ProxyIntegration, HttpsTargetGoesThroughConnectTunnelFromEnvironment) {
+  const test::TestPki& pki = test::test_pki();
+  ASSERT_TRUE(pki.ok);
+  MockIngestOptions tls;
+  tls.tls_cert_file = pki.server_cert;
+  tls.tls_key_file = pki.server_key;
+  MockIngestServer server(tls);
+  ASSERT_TRUE(server.start()) << server.last_error();
+  test::Tinyproxy proxy;
+  ASSERT_TRUE(proxy.start());
+  test::ScopedEnv https_proxy("https_proxy", proxy.url().c_str());
+  Client client(client_options(server, logs_));
+  deliver(client, 6);
   EXPECT_EQ(server.stored_count(), 6u);
-  const std::vector<std::string> seen = proxy.requests();
-  ASSERT_FALSE(seen.empty());
-  EXPECT_LE(seen.size(), 2u);  // one tunnel per connection, kept for later records
-  for (const std::string& line : seen) {
-    EXPECT_EQ(line, "CONNECT 127.0.0.1:" + std::to_string(server.port()) + " HTTP/1.1");
+  const std::string log = proxy.log();
+  EXPECT_NE(log.find("): CONNECT 127.0.0.1:" + std::to_string(server.port())), std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("): POST "), std::string::npos) << log;  // the proxy never saw the request
+}
+
+TEST_F(ProxyIntegration, HttpTargetIsForwardedNotTunnelled) {
+  MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  test::Tinyproxy proxy;
+  ASSERT_TRUE(proxy.start());
+  Options o = client_options(server, logs_);
+  o.proxy = proxy.url();
+  Client client(o);
+  deliver(client, 4);
+  EXPECT_EQ(server.stored_count(), 4u);
+  const std::string log = proxy.log();
+  EXPECT_NE(log.find("): POST " + server.base_url() + "/v1/ingest/llm-request"), std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("): CONNECT "), std::string::npos) << log;
+}
+
+TEST_F(ProxyIntegration, ProxyCredentialsAreUsedAndNeverLogged) {
+  MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  test::Tinyproxy proxy;
+  ASSERT_TRUE(proxy.start("opsuser", "pr0xy-s3cret"));
+  {
+    Options o = client_options(server, logs_);
+    o.proxy = "http://opsuser:pr0xy-s3cret@127.0.0.1:" + std::to_string(proxy.port());
+    Client client(o);
+    deliver(client, 3);  // tinyproxy answers 407 without the right credentials
   }
+  {
+    Options o = client_options(server, logs_);
+    o.proxy = "http://opsuser:wrong-s3cret@127.0.0.1:" + std::to_string(proxy.port());
+    o.max_retries = 0;
+    Client client(o);
+    ASSERT_TRUE(client.record(testing::sample_record()).queued());
+    ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+    // tinyproxy refuses the credentials and resets the connection.
+    EXPECT_EQ(client.stats().delivered, 0u);
+    EXPECT_EQ(client.stats().dropped, 1u);
+    EXPECT_EQ(client.stats().last_error.find("s3cret"), std::string::npos);
+  }
+  {
+    Options o = client_options(server, logs_);
+    o.proxy = "http://opsuser:dead-s3cret@127.0.0.1:" +
+              std::to_string(testing::unused_loopback_port());
+    o.max_retries = 0;
+    Client client(o);
+    ASSERT_TRUE(client.record(testing::sample_record()).queued());
+    ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+    EXPECT_EQ(client.stats().dropped_for(DropReason::kRetriesExhausted), 1u);
+    EXPECT_EQ(client.stats().last_error.find("s3cret"), std::string::npos);
+  }
+  EXPECT_EQ(server.stored_count(), 3u);
+  // The start-up line names the proxy, without its credentials.
+  EXPECT_EQ(logs_.count("via proxy http://127.0.0.1:" + std::to_string(proxy.port())), 2u);
+  for (const std::string& line : logs_.lines()) {
+    EXPECT_EQ(line.find("s3cret"), std::string::npos) << line;
+  }
+}
+
+TEST_F(ProxyIntegration, EnvironmentIsReadOnceWhenTheClientStarts) {
+  MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  test::Tinyproxy proxy;
+  ASSERT_TRUE(proxy.start());
+  test::ScopedEnv http_proxy("http_proxy", proxy.url().c_str());
+  Client client(client_options(server, logs_));
+  // Changed after the start: libcurl would pick this up per transfer if it read the
+  // environment itself, and every record would fail against the dead proxy.
+  const std::string dead = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());
+  setenv("http_proxy", dead.c_str(), 1);
+  deliver(client, 3);
+  EXPECT_NE(proxy.log().find("POST " + server.base_url()), std::string::npos);
+}
+
+TEST_F(ProxyIntegration, NoProxyBypassesTheProxy) {
+  MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  Options o = client_options(server, logs_);
+  o.proxy = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());  // dead
+  o.no_proxy = "127.0.0.1";
+  Client client(o);
+  deliver(client, 3);
+  EXPECT_EQ(server.stored_count(), 3u);
 }
 
 }  // namespace

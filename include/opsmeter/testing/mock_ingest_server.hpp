@@ -21,7 +21,9 @@
 // fault drawn for a fraction of requests (`set_fault_fraction`, seeded, so repeatable), and a
 // plan limit that answers 402 once K records are stored. Faults: any HTTP status, 429 with a
 // Retry-After value (seconds or HTTP-date), a delay before answering, a TCP reset, accepting
-// the request and never answering, and a 200 with a non-JSON body.
+// the request and never answering, a 200 with a non-JSON body, and a redirect.
+//
+// With `tls_cert_file` and `tls_key_file` set it serves HTTPS (HTTP/1.1 over TLS).
 //
 // Link `opsmeter::testing`. The same server runs as the `opsmeter-mock-server` executable.
 // Thread-safety: every member may be called from any thread while the server runs.
@@ -44,15 +46,22 @@ struct Fault {
   int status = 503;                      // kStatus: the status to answer
   std::string retry_after;               // kThrottle: Retry-After value; empty sends none
   std::chrono::milliseconds delay{0};    // kDelay: wait this long, then answer normally
+  std::string location;                  // kStatus: a Location header to send, if not empty
 
-  static Fault http_status(int status) { return Fault{Kind::kStatus, status, {}, {}}; }
-  static Fault throttle(std::string retry_after) {
-    return Fault{Kind::kThrottle, 429, std::move(retry_after), {}};
+  static Fault http_status(int status) { return Fault{Kind::kStatus, status, {}, {}, {}}; }
+  // A redirect (301, 302, 307, 308) to `location`.
+  static Fault redirect(int status, std::string location) {
+    return Fault{Kind::kStatus, status, {}, {}, std::move(location)};
   }
-  static Fault delay_for(std::chrono::milliseconds delay) { return Fault{Kind::kDelay, 0, {}, delay}; }
-  static Fault reset() { return Fault{Kind::kReset, 0, {}, {}}; }
-  static Fault never_answer() { return Fault{Kind::kNeverAnswer, 0, {}, {}}; }
-  static Fault garbage_body() { return Fault{Kind::kGarbageBody, 200, {}, {}}; }
+  static Fault throttle(std::string retry_after) {
+    return Fault{Kind::kThrottle, 429, std::move(retry_after), {}, {}};
+  }
+  static Fault delay_for(std::chrono::milliseconds delay) {
+    return Fault{Kind::kDelay, 0, {}, delay, {}};
+  }
+  static Fault reset() { return Fault{Kind::kReset, 0, {}, {}, {}}; }
+  static Fault never_answer() { return Fault{Kind::kNeverAnswer, 0, {}, {}, {}}; }
+  static Fault garbage_body() { return Fault{Kind::kGarbageBody, 200, {}, {}, {}}; }
 };
 
 // One ingest request as the server saw it.
@@ -75,6 +84,10 @@ struct MockIngestOptions {
   // false: answer like a server that leaves Nagle's algorithm on (headers and body go out in
   // two segments, the second after the client's ACK), for measuring clients against one.
   bool tcp_nodelay = true;
+  // Both set: serve HTTPS (HTTP/1.1 over TLS) with this PEM certificate chain and key; clients
+  // trust it through Options::ca_bundle. Empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class OPSMETER_API MockIngestServer {
@@ -90,7 +103,7 @@ class OPSMETER_API MockIngestServer {
   void stop();
 
   int port() const;
-  std::string base_url() const;  // "http://127.0.0.1:<port>"
+  std::string base_url() const;  // "http://127.0.0.1:<port>" ("https://..." with TLS)
   std::string last_error() const;
 
   void push_fault(const Fault& fault, int count = 1);

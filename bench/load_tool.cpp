@@ -4,8 +4,10 @@
 //
 //   opsmeter-load [--records N] [--threads T] [--in-flight K] [--queue Q]
 //                 [--mode ok|down|slow|throttle|plan-limited] [--plan-limit K]
-//                 [--base-url URL --api-key KEY] [--flush-timeout-s S]
+//                 [--base-url URL --api-key KEY] [--ca-bundle PEM] [--flush-timeout-s S]
 //
+// cpu_us_per_record is the process's user + system CPU over delivered records: the client's
+// cost per record when the server is another process (--base-url).
 // Without --base-url it starts its own in-process mock ingest server and scripts the mode:
 // down = nothing listens; slow = every answer after 2 s; throttle = 429 (Retry-After: 1) on
 // every 5th request; plan-limited = 402 once K records are stored.
@@ -39,6 +41,7 @@ struct Args {
   long long plan_limit = 1000;
   std::string base_url;
   std::string api_key = "test-key";
+  std::string ca_bundle;
   int flush_timeout_s = 120;
 };
 
@@ -61,6 +64,7 @@ Args parse(int argc, char** argv) {
     else if (arg == "--plan-limit") a.plan_limit = std::atoll(v.c_str());
     else if (arg == "--base-url") a.base_url = v;
     else if (arg == "--api-key") a.api_key = v;
+    else if (arg == "--ca-bundle") a.ca_bundle = v;
     else if (arg == "--flush-timeout-s") a.flush_timeout_s = std::atoi(v.c_str());
     else usage("unknown option " + arg);
   }
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
   opsmeter::Options o;
   o.api_key = args.api_key;
   o.base_url = base_url;
+  o.ca_bundle = args.ca_bundle;
   o.max_in_flight = args.in_flight;
   o.queue_capacity = args.queue;
   o.log_level = opsmeter::LogLevel::kError;
@@ -146,6 +151,9 @@ int main(int argc, char** argv) {
   rusage usage_now{};
   getrusage(RUSAGE_SELF, &usage_now);
   const double total_s = std::chrono::duration<double>(drained_at - started).count();
+  const auto seconds_of = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  const double cpu_s = seconds_of(usage_now.ru_utime) + seconds_of(usage_now.ru_stime);
+  const double cpu_us_per_record = s.delivered == 0 ? 0 : cpu_s * 1e6 / static_cast<double>(s.delivered);
   const double drain_ms = std::chrono::duration<double, std::milli>(drained_at - recorded_at).count();
   const auto trace_at = [&](std::size_t quarter) {
     return rss_trace.empty() ? 0L : rss_trace[std::min(rss_trace.size() - 1, rss_trace.size() * quarter / 4)];
@@ -169,12 +177,13 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "},\"pending\":%llu,\"requests_sent\":%llu,\"retried\":%llu,\"throttled\":%llu,"
-      "\"record_ms\":%.1f,\"drain_ms\":%.1f,\"delivered_per_s\":%.0f,\"peak_rss_kib\":%ld,"
+      "\"record_ms\":%.1f,\"drain_ms\":%.1f,\"delivered_per_s\":%.0f,\"cpu_us_per_record\":%.1f,"
+      "\"peak_rss_kib\":%ld,"
       "\"rss_kib_quartiles\":[%ld,%ld,%ld,%ld],\"last_error\":\"%s\"}\n",
       static_cast<unsigned long long>(s.pending()), static_cast<unsigned long long>(s.requests_sent),
       static_cast<unsigned long long>(s.retried), static_cast<unsigned long long>(s.throttled),
       std::chrono::duration<double, std::milli>(recorded_at - started).count(), drain_ms,
-      static_cast<double>(s.delivered) / total_s, usage_now.ru_maxrss, trace_at(1), trace_at(2),
+      static_cast<double>(s.delivered) / total_s, cpu_us_per_record, usage_now.ru_maxrss, trace_at(1), trace_at(2),
       trace_at(3), trace_at(4), s.last_error.c_str());
   const bool accounted = s.recorded == s.delivered + s.dropped + s.pending();
   return accounted ? 0 : 1;

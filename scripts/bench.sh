@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark suite and writes its results to build/bench-results/: micro.json
 # (Google Benchmark), load-*.json (opsmeter-load), wrk.txt and load-vs-wrk.json, wrk-nagle.txt
-# and load-nagle.json, shutdown.json, header.json, and summary.md with every figure. Takes about five minutes on 2 cores.
+# and load-nagle.json, protocols/ (bench/protocols.sh), shutdown.json, header.json, and summary.md
+# with every figure. Takes about five minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-opsmeter_ensure_packages libbenchmark-dev wrk curl
+opsmeter_ensure_packages libbenchmark-dev wrk curl nghttp2-client
 
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$(nproc)"
@@ -40,6 +41,9 @@ wrk -t1 -c8 -d5s -s bench/wrk_ingest.lua "$MOCK_BASE_URL/v1/ingest/llm-request" 
 "$bin/bench/opsmeter-load" --base-url "$MOCK_BASE_URL" --records 20000 --threads 2 --in-flight 8 --queue 100000 | tee "$out/load-nagle.json"
 opsmeter_stop_mock_server
 
+echo "== the three protocols: cleartext HTTP/1.1, HTTPS/1.1, HTTPS/2"
+bench/protocols.sh "$bin" "$out/protocols"
+
 echo "== shutdown(500 ms) and destructor against a server that never answers"
 "$bin/bench/opsmeter_shutdown_timing" 50 | tee "$out/shutdown.json"
 
@@ -57,6 +61,7 @@ sdk_rps=$(grep -o '"delivered_per_s":[0-9]*' "$out/load-vs-wrk.json" | cut -d: -
   echo '```'; cat "$out"/load-*.json; echo '```'
   echo "## Delivery vs wrk: SDK ${sdk_rps}/s, wrk ${wrk_rps}/s, ratio $(awk -v a="$sdk_rps" -v b="$wrk_rps" 'BEGIN{printf "%.2f", a/b}')"
   echo "## Against a server with Nagle on: SDK $(grep -o '"delivered_per_s":[0-9]*' "$out/load-nagle.json" | cut -d: -f2)/s, wrk $(awk '/Requests\/sec/ {print $2}' "$out/wrk-nagle.txt")/s"
+  echo '## Protocols'; cat "$out/protocols/protocols.md"
   echo '## Shutdown'; echo '```'; cat "$out/shutdown.json"; echo '```'
   echo '## Header weight'; echo '```'; cat "$out/header.json"; echo '```'
 } >"$out/summary.md"

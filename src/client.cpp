@@ -74,7 +74,7 @@ class Client::Impl {
       return;
     }
     logger_.log(LogLevel::kInfo, detail::describe_delivery(config_));
-    dispatcher_.emplace(config_, shared_, *transport_, logger_);
+    dispatcher_.emplace(config_, shared_, *transport_, logger_, [] { return Clock::now(); });
     worker_ = std::thread([this] { run_worker(); });
   }
 

@@ -30,11 +30,13 @@ DropReason reason_for(Action action) noexcept {
 
 }  // namespace
 
-Dispatcher::Dispatcher(const Config& config, SharedState& shared, Transport& transport, Logger& logger)
+Dispatcher::Dispatcher(const Config& config, SharedState& shared, Transport& transport, Logger& logger,
+                       ClockFn clock)
     : config_(config),
       shared_(shared),
       transport_(transport),
       logger_(logger),
+      clock_(clock),
       rng_(std::random_device{}()),
       in_flight_(config.options.max_in_flight),
       retry_capacity_(std::max<std::size_t>(16, 4 * config.options.max_in_flight)) {
@@ -45,6 +47,7 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
   try {
     results_.clear();
     transport_.collect(results_);
+    if (clock_ && !results_.empty()) now = std::max(now, clock_());
     for (HttpResult& result : results_) handle(result, now, wall_now);
     if (mode_ == Mode::kPaused && now >= paused_until_) mode_ = Mode::kProbing;
     if (mode_ == Mode::kPaused) drop_waiting(DropReason::kPaused);

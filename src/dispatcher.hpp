@@ -17,7 +17,12 @@ namespace opsmeter::detail {
 
 class Dispatcher {
  public:
-  Dispatcher(const Config& config, SharedState& shared, Transport& transport, Logger& logger);
+  // `clock`, when given, is read again after collecting answers, so that a Retry-After or
+  // backoff window starts no earlier than the answer was read (an answer can arrive while
+  // step() runs, after its `now` was taken). Tests pass none and invent every time.
+  using ClockFn = TimePoint (*)();
+  Dispatcher(const Config& config, SharedState& shared, Transport& transport, Logger& logger,
+             ClockFn clock = nullptr);
 
   // Returns when step() next has something to do if nothing else happens (a retry or throttle
   // or pause window ending); at most `now + 1 s`.
@@ -71,6 +76,7 @@ class Dispatcher {
   SharedState& shared_;
   Transport& transport_;
   Logger& logger_;
+  ClockFn clock_;
   std::mt19937_64 rng_;
 
   Mode mode_ = Mode::kNormal;

@@ -4,6 +4,8 @@
 // cleartext to another host).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "capture.hpp"
 #include "opsmeter/client.hpp"
 #include "opsmeter/ids.hpp"
@@ -151,13 +153,23 @@ TEST_F(HttpsMock, ShutdownReturnsAgainstServerThatNeverAnswers) {
   server_->clear_faults();
 }
 
-// The certificate cannot be trusted: no HTTP request reaches the server, so the key never
-// leaves; the failure is logged once with libcurl's reason however many records fail.
-void expect_refused(MockIngestServer& server, Options o, test::LogCapture& logs) {
+// A server with this certificate cannot be trusted: no HTTP request reaches it, so the key
+// never leaves; the failure is logged once with libcurl's reason however many records fail.
+// Returns the client's log lines.
+std::vector<std::string> expect_refused(const std::string& cert, const std::string& key,
+                                        const std::string& ca_bundle) {
+  MockIngestServer server(tls_server(cert, key));
+  EXPECT_TRUE(server.start()) << server.last_error();
+  test::LogCapture logs;
+  Options o;
+  o.api_key = "secret-key-123";
+  o.base_url = server.base_url();
+  o.ca_bundle = ca_bundle;
   o.max_retries = 1;
+  o.on_log = logs.sink();
   Client client(o);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
-  ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(client.record(testing::sample_record()).queued());
+  EXPECT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   const Stats s = client.stats();
   EXPECT_EQ(s.delivered, 0u);
   EXPECT_EQ(s.dropped_for(DropReason::kRetriesExhausted), 3u);
@@ -167,49 +179,31 @@ void expect_refused(MockIngestServer& server, Options o, test::LogCapture& logs)
   for (const std::string& line : logs.lines()) {
     EXPECT_EQ(line.find(o.api_key), std::string::npos) << line;
   }
+  return logs.lines();
 }
 
 TEST(HttpsRefusals, UntrustedCertificate) {
   const test::TestPki& pki = test::test_pki();
   ASSERT_TRUE(pki.ok);
-  MockIngestServer server(tls_server(pki.untrusted_cert, pki.untrusted_key));
-  ASSERT_TRUE(server.start()) << server.last_error();
-  test::LogCapture logs;
-  Options o;
-  o.api_key = "secret-key-123";
-  o.base_url = server.base_url();
-  o.ca_bundle = pki.ca;
-  o.on_log = logs.sink();
-  expect_refused(server, o, logs);
+  expect_refused(pki.untrusted_cert, pki.untrusted_key, pki.ca);
 }
 
 TEST(HttpsRefusals, HostNameMismatch) {
   const test::TestPki& pki = test::test_pki();
   ASSERT_TRUE(pki.ok);
-  MockIngestServer server(tls_server(pki.wrong_host_cert, pki.wrong_host_key));
-  ASSERT_TRUE(server.start()) << server.last_error();
-  test::LogCapture logs;
-  Options o;
-  o.api_key = "secret-key-123";
-  o.base_url = server.base_url();
-  o.ca_bundle = pki.ca;
-  o.on_log = logs.sink();
-  expect_refused(server, o, logs);
-  EXPECT_EQ(logs.count("wrong.example"), 0u);  // the reason is libcurl's, about 127.0.0.1
-  EXPECT_GE(logs.count("127.0.0.1"), 1u);
+  const std::vector<std::string> lines =
+      expect_refused(pki.wrong_host_cert, pki.wrong_host_key, pki.ca);
+  // libcurl's reason names the host it expected, 127.0.0.1.
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.find("TLS connection") != std::string::npos &&
+           line.find("127.0.0.1") != std::string::npos;
+  }));
 }
 
 TEST(HttpsRefusals, TestCaIsNotTrustedWithoutCaBundle) {
   const test::TestPki& pki = test::test_pki();
   ASSERT_TRUE(pki.ok);
-  MockIngestServer server(tls_server(pki.server_cert, pki.server_key));
-  ASSERT_TRUE(server.start()) << server.last_error();
-  test::LogCapture logs;
-  Options o;
-  o.api_key = "secret-key-123";
-  o.base_url = server.base_url();
-  o.on_log = logs.sink();
-  expect_refused(server, o, logs);
+  expect_refused(pki.server_cert, pki.server_key, "");
 }
 
 TEST(HttpsRefusals, RedirectIsNeverFollowed) {

@@ -2,6 +2,7 @@
 #include "options.hpp"
 
 #include <curl/curl.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -29,24 +30,26 @@ std::string check_base_url(std::string& url) {
   return {};
 }
 
-// The host part of a URL as libcurl parses it ("" if it cannot), so that the check below
-// judges the same host libcurl will connect to.
-std::string url_host(const std::string& url) {
-  std::string host;
+// One part of `url` as libcurl parses it (the host, or with `drop_credentials` the whole URL
+// without user and password), so that checks and logs see what libcurl will connect to.
+// "" if libcurl cannot parse it.
+std::string url_part(const std::string& url, CURLUPart part, bool drop_credentials) {
+  std::string out;
   CURLU* u = curl_url();
-  char* part = nullptr;
-  if (u && curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK && part) {
-    host = part;
+  char* text = nullptr;
+  if (u && curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_GUESS_SCHEME) == CURLUE_OK &&
+      (!drop_credentials || (curl_url_set(u, CURLUPART_USER, nullptr, 0) == CURLUE_OK &&
+                             curl_url_set(u, CURLUPART_PASSWORD, nullptr, 0) == CURLUE_OK)) &&
+      curl_url_get(u, part, &text, 0) == CURLUE_OK && text) {
+    out = text;
   }
-  curl_free(part);
+  curl_free(text);
   curl_url_cleanup(u);
-  return host;
+  return out;
 }
 
-bool is_loopback_host(std::string host) {
-  for (char& c : host) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  if (host == "localhost" || host == "[::1]") return true;
+bool is_loopback_host(const std::string& host) {
+  if (strcasecmp(host.c_str(), "localhost") == 0 || host == "[::1]") return true;
   // 127.0.0.0/8 as a dotted IPv4 literal.
   unsigned a = 0, b = 0, c = 0, d = 0;
   char tail = 0;
@@ -57,7 +60,7 @@ bool is_loopback_host(std::string host) {
 // http:// carries the API key in clear text: only to this machine, unless the user says so.
 std::string check_cleartext(const Options& options) {
   if (options.base_url.rfind("http://", 0) != 0 || options.allow_insecure_http) return {};
-  const std::string host = url_host(options.base_url);
+  const std::string host = url_part(options.base_url, CURLUPART_HOST, false);
   if (host.empty()) return "base_url cannot be parsed";
   if (is_loopback_host(host)) return {};
   return "base_url is http:// to a host that is not loopback (" + host +
@@ -104,18 +107,8 @@ Millis clamp_ms(Millis value, Millis low, Millis high, const char* name,
 }  // namespace
 
 std::string redact_url(const std::string& url) {
-  std::string out = "(unparseable URL)";
-  CURLU* u = curl_url();
-  char* text = nullptr;
-  if (u && curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_GUESS_SCHEME) == CURLUE_OK &&
-      curl_url_set(u, CURLUPART_USER, nullptr, 0) == CURLUE_OK &&
-      curl_url_set(u, CURLUPART_PASSWORD, nullptr, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_URL, &text, 0) == CURLUE_OK && text) {
-    out = text;
-  }
-  curl_free(text);
-  curl_url_cleanup(u);
-  return out;
+  std::string out = url_part(url, CURLUPART_URL, true);
+  return out.empty() ? "(unparseable URL)" : out;
 }
 
 std::string describe_delivery(const Config& config) {

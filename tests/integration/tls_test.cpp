@@ -166,6 +166,10 @@ std::vector<std::string> expect_refused(const std::string& cert, const std::stri
   o.base_url = server.base_url();
   o.ca_bundle = ca_bundle;
   o.max_retries = 1;
+  // Under TSan, loading the system CA store and the handshake can outlast 600 ms; a timeout
+  // would then be the last error instead of the TLS refusal this test is about.
+  o.timeout = 5s;
+  o.allow_any_timeout = true;
   o.on_log = logs.sink();
   Client client(o);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(client.record(testing::sample_record()).queued());
@@ -216,6 +220,8 @@ TEST(HttpsRefusals, RedirectIsNeverFollowed) {
   Options o;
   o.api_key = "test-key";
   o.base_url = server.base_url();
+  o.timeout = 5s;  // sanitizer builds: a spurious timeout would add a retry
+  o.allow_any_timeout = true;
   o.on_log = logs.sink();
   Client client(o);
   for (int i = 0; i < 2; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());

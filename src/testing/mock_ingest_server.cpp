@@ -19,7 +19,7 @@
 #include <set>
 #include <thread>
 
-#include "sockets.hpp"
+#include "testing/sockets.hpp"
 
 namespace opsmeter::testing {
 namespace {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "opsmeter/ids.hpp"
-#include "sockets.hpp"
+#include "testing/sockets.hpp"
 
 namespace opsmeter::testing {
 

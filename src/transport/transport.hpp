@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "policy.hpp"
+#include "base/clock.hpp"
+#include "delivery/policy.hpp"
 
 namespace opsmeter::detail {
 

@@ -1,12 +1,12 @@
 // The worker's step: results in, policy applied, sends out.
-#include "dispatcher.hpp"
+#include "delivery/dispatcher.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
 #include "opsmeter/ids.hpp"
 #include "opsmeter/serialize.hpp"
-#include "response.hpp"
+#include "delivery/posture.hpp"
 
 namespace opsmeter::detail {
 namespace {

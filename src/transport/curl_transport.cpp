@@ -6,7 +6,7 @@
 // no_proxy (an empty proxy string tells libcurl not to read the environment), the headers, the
 // TLS settings. Easy handles are made once per in-flight slot and reused; the multi handle
 // keeps the connections and the DNS cache across transfers.
-#include "curl_transport.hpp"
+#include "transport/curl_transport.hpp"
 
 #include <curl/curl.h>
 #include <strings.h>

@@ -1,5 +1,5 @@
 // Response parsing: any field may be missing or of another type, and none of that is an error.
-#include "response.hpp"
+#include "delivery/posture.hpp"
 
 #include <nlohmann/json.hpp>
 

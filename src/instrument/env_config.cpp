@@ -4,7 +4,7 @@
 #include <functional>
 #include <string>
 
-#include "env_config.hpp"
+#include "instrument/env_config.hpp"
 #include "opsmeter/client.hpp"
 
 namespace opsmeter {

@@ -4,7 +4,7 @@
 
 #include <ostream>
 
-#include "policy.hpp"
+#include "delivery/policy.hpp"
 
 namespace opsmeter::detail {
 namespace {

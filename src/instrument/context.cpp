@@ -1,7 +1,7 @@
 // Thread-local attribution context with field-by-field merging.
 #include "opsmeter/context.hpp"
 
-#include "client_internal.hpp"
+#include "delivery/record_sink.hpp"
 
 #include <algorithm>
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "opsmeter/client.hpp"
-#include "policy.hpp"
+#include "delivery/policy.hpp"
 
 namespace opsmeter::detail {
 

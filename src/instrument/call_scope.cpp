@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <exception>
 
-#include "client_internal.hpp"
+#include "delivery/record_sink.hpp"
 #include "opsmeter/ids.hpp"
 #include "opsmeter/validation.hpp"
 

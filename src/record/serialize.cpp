@@ -5,7 +5,7 @@
 #include <new>
 
 #include "opsmeter/version.hpp"
-#include "utf8_json.hpp"
+#include "record/utf8_json.hpp"
 
 namespace opsmeter {
 namespace {

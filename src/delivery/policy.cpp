@@ -1,5 +1,5 @@
 // Delivery policy decisions and Retry-After parsing.
-#include "policy.hpp"
+#include "delivery/policy.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,5 +1,5 @@
 // Logging and the enum names shared by the public client API.
-#include "log.hpp"
+#include "base/log.hpp"
 
 #include <cstdio>
 

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "ring_queue.hpp"
+#include "delivery/ring_queue.hpp"
 
 namespace opsmeter::detail {
 namespace {

@@ -2,11 +2,8 @@
 #include <limits>
 
 #include "opsmeter/record.hpp"
-#include "opsmeter/version.hpp"
 
 namespace opsmeter {
-
-const char* version() noexcept { return OPSMETER_VERSION_STRING; }
 
 std::string_view to_string(CallStatus value) noexcept {
   switch (value) {

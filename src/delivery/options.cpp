@@ -1,5 +1,5 @@
 // Option validation and normalisation.
-#include "options.hpp"
+#include "delivery/options.hpp"
 
 #include <curl/curl.h>
 #include <strings.h>

@@ -7,7 +7,7 @@
 #include <regex>
 #include <set>
 
-#include "env_config.hpp"
+#include "instrument/env_config.hpp"
 #include "opsmeter/client.hpp"
 
 namespace opsmeter {

@@ -11,9 +11,9 @@
 #include <optional>
 #include <string>
 
-#include "clock.hpp"
+#include "base/clock.hpp"
 #include "opsmeter/client.hpp"
-#include "ring_queue.hpp"
+#include "delivery/ring_queue.hpp"
 
 namespace opsmeter::detail {
 

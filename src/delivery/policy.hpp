@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "clock.hpp"
+#include "base/clock.hpp"
 
 namespace opsmeter::detail {
 

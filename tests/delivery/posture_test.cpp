@@ -1,7 +1,7 @@
 // Lenient response parsing: absent and wrongly typed fields are ignored, non-JSON is nullopt.
 #include <gtest/gtest.h>
 
-#include "response.hpp"
+#include "delivery/posture.hpp"
 
 namespace opsmeter::detail {
 namespace {

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "transport.hpp"
+#include "transport/transport.hpp"
 
 namespace opsmeter::detail {
 

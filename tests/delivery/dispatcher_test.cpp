@@ -5,7 +5,7 @@
 #include <deque>
 #include <map>
 
-#include "dispatcher.hpp"
+#include "delivery/dispatcher.hpp"
 #include "opsmeter/ids.hpp"
 
 namespace opsmeter::detail {

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "log.hpp"
-#include "options.hpp"
-#include "shared_state.hpp"
-#include "transport.hpp"
+#include "base/log.hpp"
+#include "delivery/options.hpp"
+#include "delivery/shared_state.hpp"
+#include "transport/transport.hpp"
 
 namespace opsmeter::detail {
 

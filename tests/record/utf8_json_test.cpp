@@ -5,7 +5,7 @@
 
 #include <limits>
 
-#include "utf8_json.hpp"
+#include "record/utf8_json.hpp"
 
 namespace opsmeter::detail {
 namespace {

@@ -1,5 +1,5 @@
 // JSON string escaping and number formatting for the serializer.
-#include "utf8_json.hpp"
+#include "record/utf8_json.hpp"
 
 #include <charconv>
 #include <cmath>

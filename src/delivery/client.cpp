@@ -7,13 +7,13 @@
 #include <condition_variable>
 #include <thread>
 
-#include "client_internal.hpp"
-#include "curl_transport.hpp"
-#include "dispatcher.hpp"
-#include "log.hpp"
+#include "delivery/record_sink.hpp"
+#include "transport/curl_transport.hpp"
+#include "delivery/dispatcher.hpp"
+#include "base/log.hpp"
 #include "opsmeter/version.hpp"
-#include "options.hpp"
-#include "shared_state.hpp"
+#include "delivery/options.hpp"
+#include "delivery/shared_state.hpp"
 
 namespace opsmeter {
 

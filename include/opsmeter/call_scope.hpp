@@ -30,6 +30,10 @@
 #include "opsmeter/usage.hpp"
 
 namespace opsmeter {
+namespace detail {
+class RecordSink;
+struct CallScopeAccess;
+}  // namespace detail
 
 // Per-call values. Empty or unset fields come from the thread's context (opsmeter/context.hpp),
 // then from the client's Options defaults.
@@ -54,7 +58,7 @@ class OPSMETER_API CallScope {
   CallScope& operator=(const CallScope&) = delete;
 
   const std::string& id() const noexcept { return record_.external_request_id; }
-  bool active() const noexcept { return impl_ != nullptr; }
+  bool active() const noexcept { return sink_ != nullptr; }
 
   // Token counts, cache/reasoning metadata and metadata.tokenSource.
   CallScope& set_usage(const Usage& usage) noexcept;
@@ -75,10 +79,9 @@ class OPSMETER_API CallScope {
   LlmCallRecord& record() noexcept { return record_; }
 
  private:
-  friend class Client;
-  RecordResult finish_with(bool unwinding) noexcept;
+  friend struct detail::CallScopeAccess;
 
-  Client::Impl* impl_ = nullptr;
+  detail::RecordSink* sink_ = nullptr;
   LlmCallRecord record_;
   std::chrono::steady_clock::time_point started_{};
   int uncaught_at_start_ = 0;

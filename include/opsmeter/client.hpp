@@ -64,6 +64,8 @@ enum class DropReason : std::uint8_t {
   kDryRun,            // dry run: built, validated, serialized and logged, never sent
 };
 inline constexpr std::size_t kDropReasonCount = 10;
+static_assert(static_cast<std::size_t>(DropReason::kDryRun) + 1 == kDropReasonCount,
+              "kDropReasonCount must count every DropReason; kDryRun must stay the last");
 OPSMETER_API std::string_view to_string(DropReason reason) noexcept;
 
 // The answer of record().
@@ -119,7 +121,8 @@ enum class UserIdPolicy : std::uint8_t {
 
 struct Options {
   // Options filled from the OPSMETER_* environment variables (see the README's table), on top
-  // of `base`. Invalid values keep the default and add a line to `config_warnings`.
+  // of `base`. An invalid value keeps the base's value and is logged as a warning, through
+  // base.on_log (stderr if unset) at base.log_level.
   OPSMETER_API static Options from_environment(Options base);
   OPSMETER_API static Options from_environment();
 
@@ -150,10 +153,8 @@ struct Options {
   UserIdPolicy user_id_policy = UserIdPolicy::kHashIfPii;
   std::string user_id_salt;    // salt for hash_user_id()
 
-  // Per-request timeout. Clamped to 300-800 ms (the contract's range) unless
-  // `allow_any_timeout` is set.
+  // Per-request timeout, clamped to 300-800 ms (the contract's range).
   std::chrono::milliseconds timeout{600};
-  bool allow_any_timeout = false;
 
   std::size_t queue_capacity = 10000;  // records waiting to be sent; 1 to 1,000,000
   std::size_t max_in_flight = 4;       // concurrent requests; 1 to 64
@@ -170,9 +171,6 @@ struct Options {
   Callback<void(LogLevel, std::string_view)> on_log;
   Callback<void(const DeliveryReport&)> on_result;
   Callback<void(const PauseEvent&)> on_pause;
-
-  // Problems found while filling options (from_environment); the client logs each once.
-  std::vector<std::string> config_warnings;
 };
 
 // Counters since construction. At a quiet moment (after flush() returned kFlushed, or after
@@ -216,6 +214,9 @@ struct ClientStatus {
   bool throttled = false;
   std::chrono::steady_clock::time_point throttled_until{};
   std::optional<IngestPosture> posture;  // from the latest response with a JSON body
+  // Options the client adjusted (a value out of range and what it used instead); each is also
+  // logged once as a warning when the client starts.
+  std::vector<std::string> config_warnings;
 };
 
 enum class FlushResult : std::uint8_t { kFlushed, kTimedOut };
@@ -223,6 +224,10 @@ OPSMETER_API std::string_view to_string(FlushResult result) noexcept;
 
 class CallScope;
 struct CallOptions;
+namespace detail {
+struct ClientAccess;
+struct InternalOptions;
+}  // namespace detail
 
 class OPSMETER_API Client {
  public:
@@ -255,9 +260,11 @@ class OPSMETER_API Client {
   Stats stats() const noexcept;
   ClientStatus status() const noexcept;
 
-  class Impl;
-
  private:
+  class Impl;
+  friend struct detail::ClientAccess;
+  OPSMETER_LOCAL Client(Options options, const detail::InternalOptions& internal) noexcept;
+
   std::unique_ptr<Impl> impl_;
 };
 

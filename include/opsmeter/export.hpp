@@ -15,3 +15,10 @@
 #else
 #define OPSMETER_API __attribute__((visibility("default")))
 #endif
+
+// For private members of an exported class that are not part of the API.
+#if defined(_WIN32)
+#define OPSMETER_LOCAL
+#else
+#define OPSMETER_LOCAL __attribute__((visibility("hidden")))
+#endif

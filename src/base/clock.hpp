@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <cstdint>
 
 namespace opsmeter::detail {
 
@@ -27,6 +28,11 @@ inline TimePoint coarse_now() noexcept {
   }
 #endif
   return Clock::now();
+}
+
+// A time point as one integer, for atomics.
+inline std::int64_t to_ns(TimePoint t) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace opsmeter::detail

@@ -7,13 +7,18 @@
 #include <condition_variable>
 #include <thread>
 
-#include "delivery/record_sink.hpp"
-#include "transport/curl_transport.hpp"
-#include "delivery/dispatcher.hpp"
 #include "base/log.hpp"
-#include "opsmeter/version.hpp"
+#include "delivery/accounting.hpp"
+#include "delivery/client_access.hpp"
+#include "delivery/dispatcher.hpp"
+#include "delivery/gate.hpp"
 #include "delivery/options.hpp"
+#include "delivery/record_sink.hpp"
 #include "delivery/shared_state.hpp"
+#include "instrument/call_scope_access.hpp"
+#include "opsmeter/call_scope.hpp"
+#include "opsmeter/version.hpp"
+#include "transport/curl_transport.hpp"
 
 namespace opsmeter {
 
@@ -41,17 +46,20 @@ std::string_view to_string(FlushResult result) noexcept {
   return result == FlushResult::kFlushed ? "flushed" : "timed_out";
 }
 
-class Client::Impl {
+// Hidden even in a shared build: nothing outside the library names it.
+class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
   // An idle worker looks at the queue at least this often; record() wakes it sooner only when
   // this many records wait, so the caller's path makes no system call in the common case.
   static constexpr Millis kIdleWait{20};
   static constexpr std::size_t kWakeBatch = 64;
 
  public:
-  explicit Impl(Options options)
-      : config_(detail::finalize_options(std::move(options))),
+  Impl(Options options, const detail::InternalOptions& internal)
+      : config_(detail::finalize_options(std::move(options), internal)),
         logger_(config_.options.log_level, config_.options.on_log),
-        shared_(config_.options.queue_capacity) {
+        shared_(config_.options.queue_capacity),
+        accounting_(config_.options, shared_, logger_),
+        gate_(config_.options.max_in_flight, shared_.paused_until_ns) {
     for (const std::string& warning : config_.warnings) logger_.log(LogLevel::kWarn, warning);
     disabled_reason_ = config_.disabled_reason;
     if (disabled_reason_.empty()) disabled_reason_ = detail::ensure_curl_global_init();
@@ -74,9 +82,12 @@ class Client::Impl {
       return;
     }
     logger_.log(LogLevel::kInfo, detail::describe_delivery(config_));
-    dispatcher_.emplace(config_, shared_, *transport_, logger_, [] { return Clock::now(); });
+    dispatcher_.emplace(config_, shared_, *transport_, gate_, accounting_, [] { return Clock::now(); });
     worker_ = std::thread([this] { run_worker(); });
   }
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   ~Impl() {
     shutdown(config_.options.shutdown_timeout);
@@ -85,7 +96,7 @@ class Client::Impl {
     if (dispatcher_) dispatcher_->stop();
   }
 
-  RecordResult record(LlmCallRecord&& record) noexcept {
+  RecordResult record(LlmCallRecord&& record) noexcept override {
     if (!disabled_reason_.empty()) return drop(DropReason::kDisabled);
     return hand_off(std::move(record));
   }
@@ -113,25 +124,7 @@ class Client::Impl {
   Stats stats() const noexcept {
     Stats s;
     try {
-      for (std::size_t i = 0; i < kDropReasonCount; ++i) {
-        s.dropped_by_reason[i] = shared_.dropped[i].load(std::memory_order_relaxed);
-        s.dropped += s.dropped_by_reason[i];
-      }
-      s.delivered = shared_.delivered.load(std::memory_order_relaxed);
-      s.queued = shared_.queue.size();
-      s.in_flight = shared_.in_flight.load(std::memory_order_relaxed);
-      s.retry_waiting = shared_.retry_waiting.load(std::memory_order_relaxed);
-      // Every record() call either claimed a queue slot or was dropped before it.
-      s.recorded = shared_.queue.pushed() + shared_.dropped_at_record.load(std::memory_order_relaxed);
-      s.retried = shared_.retried.load(std::memory_order_relaxed);
-      s.throttled = shared_.throttled.load(std::memory_order_relaxed);
-      s.requests_sent = shared_.requests_sent.load(std::memory_order_relaxed);
-      s.bytes_sent = shared_.bytes_sent.load(std::memory_order_relaxed);
-      s.callback_errors =
-          shared_.callback_errors.load(std::memory_order_relaxed) + logger_.sink_errors();
-      std::lock_guard<std::mutex> lock(shared_.mu);
-      s.rejected_by_status.assign(shared_.rejected_by_status.begin(), shared_.rejected_by_status.end());
-      s.last_error = shared_.last_error;
+      accounting_.fill(s);
     } catch (...) {
       // Only allocation can fail here; the counters filled so far are still returned.
     }
@@ -144,14 +137,14 @@ class Client::Impl {
       st.enabled = disabled_reason_.empty();
       st.disabled_reason = disabled_reason_;
       st.shut_down = !shared_.accepting.load(std::memory_order_acquire) && st.enabled;
-      const TimePoint now = Clock::now();
-      std::lock_guard<std::mutex> lock(shared_.mu);
-      st.telemetry_paused = shared_.paused;
-      st.pause_reason = shared_.pause_reason;
-      st.paused_until = shared_.paused_until;
-      st.throttled_until = shared_.throttled_until;
-      st.throttled = shared_.throttled_until > now;
-      st.posture = shared_.posture;
+      const std::shared_ptr<const detail::GateStatus> gate = gate_.status();
+      st.telemetry_paused = gate->paused;
+      st.pause_reason = gate->pause_reason;
+      st.paused_until = gate->paused_until;
+      st.throttled_until = gate->throttled_until;
+      st.throttled = gate->throttled_until > Clock::now();
+      st.posture = accounting_.posture();
+      st.config_warnings = config_.warnings;
     } catch (...) {
     }
     return st;
@@ -190,10 +183,7 @@ class Client::Impl {
   RecordResult drop(DropReason reason) noexcept {
     shared_.count_drop(reason);
     shared_.dropped_at_record.fetch_add(1, std::memory_order_relaxed);
-    RecordResult result;
-    result.outcome = RecordResult::Outcome::kDropped;
-    result.reason = reason;
-    return result;
+    return detail::dropped_result(reason);
   }
 
   bool drained() const noexcept {
@@ -249,6 +239,8 @@ class Client::Impl {
   detail::Config config_;
   detail::Logger logger_;
   detail::SharedState shared_;
+  detail::Accounting accounting_;
+  detail::DeliveryGate gate_;
   std::string disabled_reason_;
   std::unique_ptr<detail::Transport> transport_;
   std::optional<detail::Dispatcher> dispatcher_;
@@ -264,15 +256,11 @@ class Client::Impl {
   FlushResult shutdown_result_ = FlushResult::kFlushed;
 };
 
-namespace detail {
-RecordResult record_through(Client::Impl& impl, LlmCallRecord&& record) noexcept {
-  return impl.record(std::move(record));
-}
-}  // namespace detail
+Client::Client(Options options) noexcept : Client(std::move(options), detail::InternalOptions{}) {}
 
-Client::Client(Options options) noexcept {
+Client::Client(Options options, const detail::InternalOptions& internal) noexcept {
   try {
-    impl_ = std::make_unique<Impl>(std::move(options));
+    impl_ = std::make_unique<Impl>(std::move(options), internal);
   } catch (...) {
     impl_.reset();  // out of memory or no thread: a null impl behaves as a disabled client
   }
@@ -283,12 +271,7 @@ Client::Client(Client&& other) noexcept = default;
 Client& Client::operator=(Client&& other) noexcept = default;
 
 RecordResult Client::record(LlmCallRecord&& record) noexcept {
-  if (!impl_) {
-    RecordResult result;
-    result.outcome = RecordResult::Outcome::kDropped;
-    result.reason = DropReason::kDisabled;
-    return result;
-  }
+  if (!impl_) return detail::dropped_result(DropReason::kDisabled);
   return impl_->record(std::move(record));
 }
 
@@ -297,11 +280,13 @@ RecordResult Client::record(const LlmCallRecord& record) noexcept {
     LlmCallRecord copy = record;
     return this->record(std::move(copy));
   } catch (...) {
-    RecordResult result;
-    result.outcome = RecordResult::Outcome::kDropped;
-    result.reason = DropReason::kInternal;
-    return result;
+    return detail::dropped_result(DropReason::kInternal);
   }
+}
+
+CallScope Client::start_call(std::string_view provider, std::string_view model,
+                             const CallOptions& options) noexcept {
+  return detail::CallScopeAccess::begin(impl_.get(), provider, model, options);
 }
 
 FlushResult Client::flush(std::chrono::milliseconds timeout) noexcept {

@@ -125,10 +125,9 @@ std::string describe_delivery(const Config& config) {
   return line;
 }
 
-Config finalize_options(Options options) {
+Config finalize_options(Options options, const InternalOptions& internal) {
   Config config;
   std::vector<std::string>& warnings = config.warnings;
-  warnings = options.config_warnings;
   if (!options.enabled) {
     config.disabled_reason = "disabled by configuration (enabled = false / OPSMETER_ENABLED)";
   } else if (options.dry_run) {
@@ -145,7 +144,7 @@ Config finalize_options(Options options) {
   }
   proxy_from_environment(options, config);
 
-  if (!options.allow_any_timeout) {
+  if (!internal.allow_any_timeout) {
     options.timeout = clamp_ms(options.timeout, kMinTimeout, kMaxTimeout, "timeout", warnings);
   } else {
     options.timeout = clamp_ms(options.timeout, Millis(1), Millis(600000), "timeout", warnings);

@@ -19,8 +19,13 @@ struct Config {
   std::vector<std::string> warnings;      // adjustments made while normalising, to be logged
 };
 
+// Settings the public Options do not offer; only the project's tests set them.
+struct InternalOptions {
+  bool allow_any_timeout = false;  // any timeout from 1 ms to 10 min, not only 300-800 ms
+};
+
 // Never throws except std::bad_alloc.
-Config finalize_options(Options options);
+Config finalize_options(Options options, const InternalOptions& internal = {});
 
 // The URL without user name and password, for logs; "(unparseable URL)" if libcurl cannot parse
 // it, so that nothing of a malformed one (credentials included) is ever logged.

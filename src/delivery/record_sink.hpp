@@ -1,15 +1,25 @@
-// Entry points that CallScope (call_scope.cpp) needs from the client's internals.
+// What a CallScope hands its finished record to. The client implements it; the public headers
+// name only this interface, so they never show the client's internals.
 #pragma once
 
 #include "opsmeter/client.hpp"
-#include "opsmeter/context.hpp"
 
 namespace opsmeter::detail {
 
-// Client::record() for code that holds only the Impl.
-RecordResult record_through(Client::Impl& impl, LlmCallRecord&& record) noexcept;
+class RecordSink {
+ public:
+  virtual RecordResult record(LlmCallRecord&& record) noexcept = 0;
 
-// This thread's context, without copying it.
-const Context& current_context_ref() noexcept;
+ protected:
+  ~RecordSink() = default;
+};
+
+// The answer for a record dropped before it reached the queue.
+inline RecordResult dropped_result(DropReason reason) noexcept {
+  RecordResult result;
+  result.outcome = RecordResult::Outcome::kDropped;
+  result.reason = reason;
+  return result;
+}
 
 }  // namespace opsmeter::detail

@@ -1,15 +1,12 @@
 // The state shared by the three parties of a client: callers of record(), the worker, and
-// readers of stats()/status(). Counters are relaxed atomics; strings sit behind one mutex that
-// only the worker and status readers take, never record().
+// readers of stats()/status(): the queue, the flags record() reads, and the counters, all
+// lock-free. What else the readers see lives with its owner: the windows in the delivery
+// gate, the last error and posture in the accounting.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <map>
-#include <mutex>
-#include <optional>
-#include <string>
 
 #include "base/clock.hpp"
 #include "opsmeter/client.hpp"
@@ -24,10 +21,6 @@ struct QueuedRecord {
   LlmCallRecord record;
   TimePoint enqueued_at{};
 };
-
-inline std::int64_t to_ns(TimePoint t) noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
 
 struct SharedState {
   explicit SharedState(std::size_t capacity) : queue(capacity) {}
@@ -62,15 +55,6 @@ struct SharedState {
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> callback_errors{0};
   std::atomic<const char*> last_invalid{nullptr};  // JSON name of the last invalid field (static)
-
-  mutable std::mutex mu;  // guards the members below
-  std::map<int, std::uint64_t> rejected_by_status;
-  std::string last_error;
-  std::optional<IngestPosture> posture;
-  bool paused = false;
-  std::string pause_reason;
-  TimePoint paused_until{};
-  TimePoint throttled_until{};
 };
 
 }  // namespace opsmeter::detail

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "delivery/record_sink.hpp"
+#include "instrument/call_scope_access.hpp"
 #include "opsmeter/ids.hpp"
 #include "opsmeter/validation.hpp"
 
@@ -58,15 +59,11 @@ void fill_from(LlmCallRecord& r, const CallOptions& o, const Context& ctx) {
 
 }  // namespace
 
-CallScope Client::start_call(std::string_view provider, std::string_view model) noexcept {
-  return start_call(provider, model, CallOptions{});
-}
-
-CallScope Client::start_call(std::string_view provider, std::string_view model,
-                             const CallOptions& options) noexcept {
+CallScope detail::CallScopeAccess::begin(RecordSink* sink, std::string_view provider,
+                                 std::string_view model, const CallOptions& options) noexcept {
   // One named return object on every path, so it is built in place (no ~500-byte move).
   CallScope scope;
-  if (!impl_) return scope;
+  if (sink == nullptr) return scope;
   bool built = false;
   try {
     LlmCallRecord& r = scope.record_;
@@ -79,43 +76,47 @@ CallScope Client::start_call(std::string_view provider, std::string_view model,
     }
     r.provider = provider;
     r.model = model;
-    fill_from(r, options, detail::current_context_ref());
+    fill_from(r, options, current_context_ref());
     built = true;
   } catch (...) {
     // Out of memory: the scope stays inactive and records nothing.
   }
   if (built) {
-    scope.impl_ = impl_.get();
+    scope.sink_ = sink;
     scope.uncaught_at_start_ = std::uncaught_exceptions();
     scope.started_ = std::chrono::steady_clock::now();
   }
   return scope;
 }
 
+CallScope Client::start_call(std::string_view provider, std::string_view model) noexcept {
+  return start_call(provider, model, CallOptions{});
+}
+
 CallScope::CallScope() noexcept = default;
 
 CallScope::~CallScope() {
-  if (impl_) finish_with(std::uncaught_exceptions() > uncaught_at_start_);
+  if (sink_) detail::CallScopeAccess::finish(*this, std::uncaught_exceptions() > uncaught_at_start_);
 }
 
 CallScope::CallScope(CallScope&& other) noexcept
-    : impl_(other.impl_),
+    : sink_(other.sink_),
       record_(std::move(other.record_)),
       started_(other.started_),
       uncaught_at_start_(other.uncaught_at_start_),
       failed_(other.failed_) {
-  other.impl_ = nullptr;
+  other.sink_ = nullptr;
 }
 
 CallScope& CallScope::operator=(CallScope&& other) noexcept {
   if (this == &other) return *this;
-  if (impl_) finish_with(false);
-  impl_ = other.impl_;
+  if (sink_) detail::CallScopeAccess::finish(*this, false);
+  sink_ = other.sink_;
   record_ = std::move(other.record_);
   started_ = other.started_;
   uncaught_at_start_ = other.uncaught_at_start_;
   failed_ = other.failed_;
-  other.impl_ = nullptr;
+  other.sink_ = nullptr;
   return *this;
 }
 
@@ -176,32 +177,28 @@ CallScope& CallScope::set_metadata(std::string_view key, MetadataValue value) no
   return *this;
 }
 
-RecordResult CallScope::finish() noexcept { return finish_with(false); }
+RecordResult CallScope::finish() noexcept { return detail::CallScopeAccess::finish(*this, false); }
 
-void CallScope::cancel() noexcept { impl_ = nullptr; }
+void CallScope::cancel() noexcept { sink_ = nullptr; }
 
-RecordResult CallScope::finish_with(bool unwinding) noexcept {
-  Client::Impl* impl = impl_;
-  impl_ = nullptr;
-  if (!impl) {
-    RecordResult inactive;
-    inactive.outcome = RecordResult::Outcome::kDropped;
-    inactive.reason = DropReason::kDisabled;
-    return inactive;
-  }
-  record_.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now() - started_)
-                           .count();
-  if (unwinding || failed_) {
-    record_.status = CallStatus::kError;
-    if (!record_.error_code) {
+RecordResult detail::CallScopeAccess::finish(CallScope& scope, bool unwinding) noexcept {
+  RecordSink* sink = scope.sink_;
+  scope.sink_ = nullptr;
+  if (sink == nullptr) return dropped_result(DropReason::kDisabled);
+  LlmCallRecord& record = scope.record_;
+  record.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - scope.started_)
+                          .count();
+  if (unwinding || scope.failed_) {
+    record.status = CallStatus::kError;
+    if (!record.error_code) {
       try {
-        record_.error_code = std::string("exception");
+        record.error_code = std::string("exception");
       } catch (...) {
       }
     }
   }
-  return detail::record_through(*impl, std::move(record_));
+  return sink->record(std::move(record));
 }
 
 }  // namespace opsmeter

@@ -1,7 +1,7 @@
 // Thread-local attribution context with field-by-field merging.
 #include "opsmeter/context.hpp"
 
-#include "delivery/record_sink.hpp"
+#include "instrument/call_scope_access.hpp"
 
 #include <algorithm>
 

@@ -2,8 +2,10 @@
 // keeps the default and says so.
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "base/log.hpp"
 #include "instrument/env_config.hpp"
 #include "opsmeter/client.hpp"
 
@@ -105,14 +107,15 @@ const std::vector<EnvVariable>& env_registry() {
 Options Options::from_environment() { return from_environment(Options{}); }
 
 Options Options::from_environment(Options base) {
+  std::optional<detail::Logger> logger;  // made at the first invalid value
   for (const Entry& entry : entries()) {
     const std::string name(entry.variable.name);
     const char* value = std::getenv(name.c_str());
     if (value == nullptr || *value == '\0') continue;
     if (!entry.apply(base, value)) {
       std::string shown = name == "OPSMETER_API_KEY" ? std::string("(hidden)") : std::string(value);
-      base.config_warnings.push_back(name + " has an invalid value \"" + shown +
-                                     "\"; keeping the default");
+      if (!logger) logger.emplace(base.log_level, base.on_log);
+      logger->log(LogLevel::kWarn, name + " has an invalid value \"" + shown + "\"; keeping the default");
     }
   }
   return base;

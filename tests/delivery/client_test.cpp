@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "test_client.hpp"
 #include "opsmeter/client.hpp"
 #include "opsmeter/ids.hpp"
 #include "opsmeter/serialize.hpp"
@@ -78,7 +79,6 @@ class ClientIntegration : public ::testing::Test {
     // spurious timeout would add a retry and change the exact request counts asserted here.
     // Tests about timeouts set their own.
     o.timeout = 5s;
-    o.allow_any_timeout = true;
     o.log_level = LogLevel::kDebug;
     o.on_log = [this](LogLevel, std::string_view line) {
       std::lock_guard<std::mutex> lock(log_mu_);
@@ -106,7 +106,7 @@ class ClientIntegration : public ::testing::Test {
 };
 
 TEST_F(ClientIntegration, DeliversRecordsExactlyAsSerialized) {
-  Client client(options());
+  Client client = test::make_client(options());
   std::vector<std::string> expected;
   for (int i = 0; i < 25; ++i) {
     LlmCallRecord r = make_record();
@@ -132,7 +132,7 @@ TEST_F(ClientIntegration, DeliversRecordsExactlyAsSerialized) {
 
 TEST_F(ClientIntegration, ThrottleWithDeltaSecondsWaitsAndResendsSameId) {
   server_.push_fault(Fault::throttle("1"));
-  Client client(options());
+  Client client = test::make_client(options());
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(make_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -158,7 +158,7 @@ TEST_F(ClientIntegration, ThrottleWithHttpDateWaitsUntilThatDate) {
   gmtime_r(&target, &tm);
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   server_.push_fault(Fault::throttle(date));
-  Client client(options());
+  Client client = test::make_client(options());
   // Several records: the whole sender waits, not just the throttled one.
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.record(make_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -188,7 +188,7 @@ TEST_F(ClientIntegration, PlanLimitPausesDropsQueuedAndResumesAfterWindow) {
   };
   server_.set_plan_limit(0);
   server_.push_fault(Fault::delay_for(300ms));  // holds the first request so others queue up
-  Client client(o);
+  Client client = test::make_client(o);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(client.record(make_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
 
@@ -233,7 +233,7 @@ TEST_F(ClientIntegration, PlanLimitPausesDropsQueuedAndResumesAfterWindow) {
 
 TEST_F(ClientIntegration, ServerErrorThenSuccessIsOneStoredRowWithOneId) {
   server_.push_fault(Fault::http_status(503));
-  Client client(options());
+  Client client = test::make_client(options());
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(make_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -249,7 +249,7 @@ TEST_F(ClientIntegration, RetriesExhaustedAfterMaxRetries) {
   server_.push_fault(Fault::http_status(500), 3);
   Options o = options();
   o.max_retries = 2;
-  Client client(o);
+  Client client = test::make_client(o);
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(make_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -264,7 +264,7 @@ TEST_F(ClientIntegration, RetriesExhaustedAfterMaxRetries) {
 TEST_F(ClientIntegration, BadRequestIsNotRetried) {
   server_.push_fault(Fault::http_status(400));
   server_.push_fault(Fault::http_status(422));
-  Client client(options());
+  Client client = test::make_client(options());
   ASSERT_TRUE(client.record(make_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   ASSERT_TRUE(client.record(make_record()).queued());
@@ -280,7 +280,7 @@ TEST_F(ClientIntegration, BadRequestIsNotRetried) {
 TEST_F(ClientIntegration, WrongApiKeyIsNotRetriedAndLoggedOnce) {
   Options o = options();
   o.api_key = "wrong-key";
-  Client client(o);
+  Client client = test::make_client(o);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.record(make_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   EXPECT_EQ(server_.request_count(), 3u);
@@ -297,7 +297,7 @@ TEST_F(ClientIntegration, TimeoutIsRetriedWithSameId) {
   Options o = options();
   o.timeout = 800ms;
   o.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
-  Client client(o);
+  Client client = test::make_client(o);
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(make_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -314,7 +314,7 @@ TEST_F(ClientIntegration, TimeoutIsRetriedWithSameId) {
 
 TEST_F(ClientIntegration, ConnectionResetIsRetried) {
   server_.push_fault(Fault::reset());
-  Client client(options());
+  Client client = test::make_client(options());
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(make_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -332,7 +332,7 @@ TEST_F(ClientIntegration, ConnectionResetIsRetried) {
 TEST_F(ClientIntegration, KeptAliveConnectionDroppedByServerIsReopenedWithoutRetry) {
   Options o = options();
   o.max_in_flight = 1;
-  Client client(o);
+  Client client = test::make_client(o);
   ASSERT_TRUE(client.record(make_record("ext_before_drop")).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   ASSERT_EQ(server_.drop_connections(), 1u);  // the idle kept-alive connection
@@ -353,7 +353,7 @@ TEST_F(ClientIntegration, KeptAliveConnectionDroppedByServerIsReopenedWithoutRet
 TEST_F(ClientIntegration, ResendOnReusedConnectionIsCounted) {
   Options o = options();
   o.max_in_flight = 1;
-  Client client(o);
+  Client client = test::make_client(o);
   ASSERT_TRUE(client.record(make_record("ext_first")).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   server_.push_fault(Fault::reset());
@@ -372,7 +372,7 @@ TEST_F(ClientIntegration, ReconnectsLeaveNoSocketsBehind) {
   Options o = options();
   o.max_in_flight = 2;
   {
-    Client client(o);
+    Client client = test::make_client(o);
     for (int i = 0; i < 60; ++i) {
       ASSERT_TRUE(client.record(make_record()).queued());
       if (i % 10 == 9) {
@@ -392,7 +392,7 @@ TEST_F(ClientIntegration, ReconnectsLeaveNoSocketsBehind) {
 
 TEST_F(ClientIntegration, GarbageSuccessBodyCountsAsDelivered) {
   server_.push_fault(Fault::garbage_body());
-  Client client(options());
+  Client client = test::make_client(options());
   ASSERT_TRUE(client.record(make_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   const Stats s = client.stats();
@@ -407,7 +407,7 @@ TEST_F(ClientIntegration, ShutdownReturnsByDeadlineAgainstNeverAnsweringServer) 
   server_.set_fault_fraction(Fault::never_answer(), 1.0);
   Options o = options();
   o.timeout = 800ms;
-  Client client(o);
+  Client client = test::make_client(o);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(client.record(make_record()).queued());
   ASSERT_TRUE(server_.wait_for_requests(1, kGenerous));
   const auto start = Clock::now();
@@ -429,7 +429,7 @@ TEST_F(ClientIntegration, CallbackExceptionsAreCaughtAndCounted) {
   Options o = options();
   o.on_result = [](const DeliveryReport&) { throw std::runtime_error("user bug"); };
   o.on_log = [](LogLevel, std::string_view) { throw 42; };
-  Client client(o);
+  Client client = test::make_client(o);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.record(make_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   const Stats s = client.stats();
@@ -448,7 +448,7 @@ TEST_F(ClientIntegration, ResultCallbackSeesEveryRecordWithPosture) {
     if (report.delivered) delivered_ids.emplace_back(report.external_request_id);
     if (report.posture && report.posture->budget_warning == true) warning_seen = true;
   };
-  Client client(o);
+  Client client = test::make_client(o);
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(make_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -463,7 +463,7 @@ TEST(ClientOptions, MissingKeyGivesDisabledClientThatSaysWhy) {
   o.base_url = "http://127.0.0.1:1";
   std::vector<std::string> logs;
   o.on_log = [&](LogLevel, std::string_view line) { logs.emplace_back(line); };
-  Client client(o);
+  Client client = test::make_client(o);
   const RecordResult r = client.record(make_record());
   EXPECT_EQ(r.outcome, RecordResult::Outcome::kDropped);
   EXPECT_EQ(r.reason, DropReason::kDisabled);
@@ -484,14 +484,14 @@ TEST(ClientOptions, MalformedBaseUrlDisables) {
   o.api_key = "k";
   o.base_url = "ftp://example";
   o.on_log = [](LogLevel, std::string_view) {};
-  Client client(o);
+  Client client = test::make_client(o);
   EXPECT_FALSE(client.status().enabled);
   EXPECT_EQ(client.status().disabled_reason, "base_url must start with http:// or https://");
 }
 
 TEST(ClientOptions, InvalidRecordIsTypedAndCounted) {
   Options o = dead_server_options();
-  Client client(o);
+  Client client = test::make_client(o);
   LlmCallRecord bad = make_record();
   bad.model.clear();
   const RecordResult r = client.record(std::move(bad));
@@ -503,7 +503,7 @@ TEST(ClientOptions, InvalidRecordIsTypedAndCounted) {
 
 TEST(ClientOptions, MovedFromClientIsInert) {
   Options o = dead_server_options();
-  Client a(o);
+  Client a = test::make_client(o);
   Client b(std::move(a));
   EXPECT_EQ(a.record(make_record()).reason, DropReason::kDisabled);  // NOLINT(bugprone-use-after-move)
   EXPECT_TRUE(b.status().enabled);
@@ -514,7 +514,7 @@ TEST(ClientDeadServer, DestructorWith10000QueuedReturnsWithinDefaultDeadline) {
   std::atomic<std::uint64_t> ended{0};
   o.on_result = [&](const DeliveryReport&) { ended.fetch_add(1); };
   const auto shutdown_timeout = o.shutdown_timeout;
-  auto client = std::make_unique<Client>(o);
+  auto client = std::make_unique<Client>(test::make_client(o));
   std::uint64_t queued = 0;
   for (int i = 0; i < 10000; ++i) queued += client->record(make_record()).queued();
   EXPECT_GE(queued, 9000u);  // the worker may already hold a few outside the queue
@@ -526,7 +526,7 @@ TEST(ClientDeadServer, DestructorWith10000QueuedReturnsWithinDefaultDeadline) {
 
 TEST(ClientDeadServer, MillionRecordsFromFourThreadsAreAllAccountedFor) {
   Options o = dead_server_options();
-  Client client(o);
+  Client client = test::make_client(o);
   constexpr int kThreads = 4;
   constexpr int kPerThread = 250000;
   std::atomic<std::uint64_t> queued{0}, full{0};

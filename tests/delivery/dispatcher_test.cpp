@@ -82,7 +82,9 @@ class DispatcherTest : public ::testing::Test {
     o.max_record_age = 60s;
     config_ = finalize_options(o);
     shared_ = std::make_unique<SharedState>(100);
-    dispatcher_ = std::make_unique<Dispatcher>(config_, *shared_, transport_, logger_);
+    accounting_ = std::make_unique<Accounting>(config_.options, *shared_, logger_);
+    gate_ = std::make_unique<DeliveryGate>(max_in_flight, shared_->paused_until_ns);
+    dispatcher_ = std::make_unique<Dispatcher>(config_, *shared_, transport_, *gate_, *accounting_);
   }
 
   std::string push(TimePoint enqueued_at) {
@@ -110,6 +112,8 @@ class DispatcherTest : public ::testing::Test {
   std::unique_ptr<SharedState> shared_;
   ScriptedTransport transport_;
   Logger logger_{LogLevel::kError, [](LogLevel, std::string_view) {}};
+  std::unique_ptr<Accounting> accounting_;
+  std::unique_ptr<DeliveryGate> gate_;
   std::unique_ptr<Dispatcher> dispatcher_;
 };
 
@@ -121,7 +125,7 @@ TEST_F(DispatcherTest, DeliversAndCounts) {
   transport_.answer(200, {}, R"({"ok":true,"planTier":"Pro"})");
   step(t0_);
   EXPECT_EQ(shared_->delivered.load(), 1u);
-  EXPECT_EQ(shared_->posture->plan_tier, "Pro");
+  EXPECT_EQ(accounting_->posture()->plan_tier, "Pro");
   expect_identity();
 }
 
@@ -164,7 +168,7 @@ TEST_F(DispatcherTest, PlanLimitPausesDropsQueuedAndProbesAfterWindow) {
   EXPECT_EQ(transport_.sent.size(), 2u);
   EXPECT_EQ(dropped(DropReason::kPaused), 2u);  // the 402'd record and the queued one
   EXPECT_EQ(shared_->paused_until_ns.load(), to_ns(t0_ + 10s));
-  EXPECT_TRUE(shared_->paused);
+  EXPECT_TRUE(gate_->status()->paused);
   transport_.answer(200);  // the other in-flight request still lands
   step(t0_ + 1s);
   EXPECT_EQ(shared_->delivered.load(), 1u);
@@ -180,7 +184,7 @@ TEST_F(DispatcherTest, PlanLimitPausesDropsQueuedAndProbesAfterWindow) {
   ASSERT_EQ(transport_.sent.size(), 3u);  // one probe only
   transport_.answer(200);
   step(t0_ + 10s + 1ms);
-  EXPECT_FALSE(shared_->paused);
+  EXPECT_FALSE(gate_->status()->paused);
   EXPECT_EQ(transport_.sent.size(), 4u);  // resumed: the next record goes out
   transport_.answer(200);
   step(t0_ + 10s + 2ms);

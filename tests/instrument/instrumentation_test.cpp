@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "test_client.hpp"
 #include "opsmeter/opsmeter.hpp"
 #include "opsmeter/testing/mock_ingest_server.hpp"
 
@@ -23,7 +24,6 @@ class Instrumentation : public ::testing::Test {
     o.api_key = "test-key";
     o.base_url = server_.base_url();
     o.timeout = 5s;  // no spurious timeouts (and retries) under sanitizers on a loaded machine
-    o.allow_any_timeout = true;
     o.on_log = [this](LogLevel, std::string_view line) {
       std::lock_guard<std::mutex> lock(mu_);
       logs_.emplace_back(line);
@@ -47,7 +47,7 @@ struct ProviderFailure : std::runtime_error {
 };
 
 TEST_F(Instrumentation, ScopeMeasuresAndRecordsWithContextAndUsage) {
-  Client client(options());
+  Client client = test::make_client(options());
   Context ctx;
   ctx.endpoint_tag = "support.reply";
   ctx.prompt_version = "support_reply_v2";
@@ -87,7 +87,7 @@ TEST_F(Instrumentation, ScopeMeasuresAndRecordsWithContextAndUsage) {
 }
 
 TEST_F(Instrumentation, ScopeEndedByExceptionRecordsErrorAndRethrowsUnchanged) {
-  Client client(options());
+  Client client = test::make_client(options());
   std::string id;
   const ProviderFailure* seen = nullptr;
   const ProviderFailure thrown("provider exploded");
@@ -109,7 +109,7 @@ TEST_F(Instrumentation, ScopeEndedByExceptionRecordsErrorAndRethrowsUnchanged) {
 }
 
 TEST_F(Instrumentation, FinishCancelMoveAndMarkedErrors) {
-  Client client(options());
+  Client client = test::make_client(options());
   {
     CallScope a = client.start_call("openai", "m");
     a.set_error("provider_timeout");
@@ -133,7 +133,7 @@ TEST_F(Instrumentation, FinishCancelMoveAndMarkedErrors) {
 // The retry loop itself, over real HTTP to the mock provider, is examples/retry_same_id (run
 // by the examples test). Here: a scope's id handed to a later scope means one stored row.
 TEST_F(Instrumentation, ReusedIdAcrossScopesIsOneStoredRow) {
-  Client client(options());
+  Client client = test::make_client(options());
   CallScope first = client.start_call("openai", "gpt-4o-mini");
   const std::string id = first.id();
   first.set_error("provider_http_503");
@@ -156,7 +156,7 @@ TEST_F(Instrumentation, ReusedIdAcrossScopesIsOneStoredRow) {
 TEST_F(Instrumentation, EmailShapedUserIdNeverReachesServerInClearText) {
   Options o = options();
   o.user_id_salt = "pepper";
-  Client client(o);
+  Client client = test::make_client(o);
   Context ctx;
   ctx.user_id = "jane.doe@example.com";
   {
@@ -190,7 +190,7 @@ TEST_F(Instrumentation, ClientDefaultsFillEmptyTags) {
   o.prompt_version = "p1";
   o.environment = Environment::kDev;
   o.data_mode = DataMode::kTest;
-  Client client(o);
+  Client client = test::make_client(o);
   client.start_call("openai", "m").finish();
   ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
   const json r = stored().at(0);
@@ -205,7 +205,7 @@ TEST_F(Instrumentation, DryRunSendsNothingAndSaysSo) {
   o.dry_run = true;
   o.api_key.clear();  // a dry run needs no key
   o.log_level = LogLevel::kInfo;
-  Client client(o);
+  Client client = test::make_client(o);
   ASSERT_TRUE(client.status().enabled);
   client.start_call("openai", "gpt-4o-mini").finish();
   ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
@@ -222,7 +222,7 @@ TEST_F(Instrumentation, DryRunSendsNothingAndSaysSo) {
 TEST_F(Instrumentation, DisabledByConfiguration) {
   Options o = options();
   o.enabled = false;
-  Client client(o);
+  Client client = test::make_client(o);
   EXPECT_FALSE(client.status().enabled);
   EXPECT_EQ(client.start_call("openai", "m").finish().reason, DropReason::kDisabled);
 }

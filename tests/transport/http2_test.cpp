@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "test_client.hpp"
 #include "capture.hpp"
 #include "opsmeter/client.hpp"
 #include "opsmeter/ids.hpp"
@@ -22,7 +23,6 @@ Options h2_options(const std::string& base_url, test::LogCapture& logs) {
   o.base_url = base_url;
   o.ca_bundle = test::test_pki().ca;
   o.timeout = 5s;  // sanitizer builds
-  o.allow_any_timeout = true;
   o.retry_base_delay = 5ms;
   o.retry_max_delay = 20ms;
   o.log_level = LogLevel::kDebug;
@@ -37,7 +37,7 @@ TEST(Http2, ThousandRecordsMultiplexedOnOneConnection) {
   Options o = h2_options(server.base_url(), logs);
   o.max_in_flight = 8;
   o.queue_capacity = 2000;
-  Client client(o);
+  Client client = test::make_client(o);
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
   // Sample the connections while the records go out: HTTP/2 carries all 8 streams on one.
   std::size_t most = 0;
@@ -61,7 +61,7 @@ TEST(Http2, ThrottleOverHttp2WaitsAndResendsSameId) {
   test::ScriptedH2Server server;
   ASSERT_TRUE(server.start("429:1"));
   test::LogCapture logs;
-  Client client(h2_options(server.base_url(), logs));
+  Client client = test::make_client(h2_options(server.base_url(), logs));
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(testing::sample_record(id)).queued());
   ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
@@ -82,7 +82,7 @@ TEST(Http2, PaymentRequiredOverHttp2PausesTelemetry) {
   test::LogCapture logs;
   Options o = h2_options(server.base_url(), logs);
   o.pause_window = 60s;
-  Client client(o);
+  Client client = test::make_client(o);
   ASSERT_TRUE(client.record(testing::sample_record()).queued());
   ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
   const ClientStatus st = client.status();

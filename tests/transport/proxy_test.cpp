@@ -3,6 +3,7 @@
 // that never reach the logs, the environment read once at start, and no_proxy.
 #include <gtest/gtest.h>
 
+#include "test_client.hpp"
 #include "capture.hpp"
 #include "opsmeter/client.hpp"
 #include "opsmeter/testing/mock_ingest_server.hpp"
@@ -24,7 +25,6 @@ Options client_options(const MockIngestServer& server, test::LogCapture& logs) {
   o.base_url = server.base_url();
   o.ca_bundle = test::test_pki().ca;
   o.timeout = 5s;
-  o.allow_any_timeout = true;
   o.max_in_flight = 2;
   o.log_level = LogLevel::kDebug;
   o.on_log = logs.sink();
@@ -58,7 +58,7 @@ TEST_F(ProxyIntegration, HttpsTargetGoesThroughConnectTunnelFromEnvironment) {
   test::Tinyproxy proxy;
   ASSERT_TRUE(proxy.start());
   test::ScopedEnv https_proxy("https_proxy", proxy.url().c_str());
-  Client client(client_options(server, logs_));
+  Client client = test::make_client(client_options(server, logs_));
   deliver(client, 6);
   EXPECT_EQ(server.stored_count(), 6u);
   const std::string log = proxy.log();
@@ -74,7 +74,7 @@ TEST_F(ProxyIntegration, HttpTargetIsForwardedNotTunnelled) {
   ASSERT_TRUE(proxy.start());
   Options o = client_options(server, logs_);
   o.proxy = proxy.url();
-  Client client(o);
+  Client client = test::make_client(o);
   deliver(client, 4);
   EXPECT_EQ(server.stored_count(), 4u);
   const std::string log = proxy.log();
@@ -91,14 +91,14 @@ TEST_F(ProxyIntegration, ProxyCredentialsAreUsedAndNeverLogged) {
   {
     Options o = client_options(server, logs_);
     o.proxy = "http://opsuser:pr0xy-s3cret@127.0.0.1:" + std::to_string(proxy.port());
-    Client client(o);
+    Client client = test::make_client(o);
     deliver(client, 3);  // tinyproxy answers 407 without the right credentials
   }
   {
     Options o = client_options(server, logs_);
     o.proxy = "http://opsuser:wrong-s3cret@127.0.0.1:" + std::to_string(proxy.port());
     o.max_retries = 0;
-    Client client(o);
+    Client client = test::make_client(o);
     ASSERT_TRUE(client.record(testing::sample_record()).queued());
     ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
     // tinyproxy refuses the credentials and resets the connection.
@@ -111,7 +111,7 @@ TEST_F(ProxyIntegration, ProxyCredentialsAreUsedAndNeverLogged) {
     o.proxy = "http://opsuser:dead-s3cret@127.0.0.1:" +
               std::to_string(testing::unused_loopback_port());
     o.max_retries = 0;
-    Client client(o);
+    Client client = test::make_client(o);
     ASSERT_TRUE(client.record(testing::sample_record()).queued());
     ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
     EXPECT_EQ(client.stats().dropped_for(DropReason::kRetriesExhausted), 1u);
@@ -131,7 +131,7 @@ TEST_F(ProxyIntegration, EnvironmentIsReadOnceWhenTheClientStarts) {
   test::Tinyproxy proxy;
   ASSERT_TRUE(proxy.start());
   test::ScopedEnv http_proxy("http_proxy", proxy.url().c_str());
-  Client client(client_options(server, logs_));
+  Client client = test::make_client(client_options(server, logs_));
   // Changed after the start: libcurl would pick this up per transfer if it read the
   // environment itself, and every record would fail against the dead proxy.
   const std::string dead = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());
@@ -146,7 +146,7 @@ TEST_F(ProxyIntegration, NoProxyBypassesTheProxy) {
   Options o = client_options(server, logs_);
   o.proxy = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());  // dead
   o.no_proxy = "127.0.0.1";
-  Client client(o);
+  Client client = test::make_client(o);
   deliver(client, 3);
   EXPECT_EQ(server.stored_count(), 3u);
 }

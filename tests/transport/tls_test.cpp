@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "test_client.hpp"
 #include "capture.hpp"
 #include "opsmeter/client.hpp"
 #include "opsmeter/ids.hpp"
@@ -48,7 +49,6 @@ class HttpsMock : public ::testing::Test {
     o.retry_base_delay = 5ms;
     o.retry_max_delay = 20ms;
     o.timeout = 5s;  // sanitizer builds; tests about timeouts set their own
-    o.allow_any_timeout = true;
     o.log_level = LogLevel::kDebug;
     o.on_log = logs_.sink();
     return o;
@@ -60,7 +60,7 @@ class HttpsMock : public ::testing::Test {
 };
 
 TEST_F(HttpsMock, DeliversOverTls) {
-  Client client(options());
+  Client client = test::make_client(options());
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   const Stats s = client.stats();
@@ -72,7 +72,7 @@ TEST_F(HttpsMock, DeliversOverTls) {
 
 TEST_F(HttpsMock, ThrottleWaitsForRetryAfterAndResendsSameId) {
   server_->push_fault(Fault::throttle("1"));
-  Client client(options());
+  Client client = test::make_client(options());
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(testing::sample_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -90,7 +90,7 @@ TEST_F(HttpsMock, PlanLimitPausesTelemetry) {
   server_->set_plan_limit(0);
   Options o = options();
   o.pause_window = 60s;
-  Client client(o);
+  Client client = test::make_client(o);
   ASSERT_TRUE(client.record(testing::sample_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   const ClientStatus st = client.status();
@@ -103,7 +103,7 @@ TEST_F(HttpsMock, PlanLimitPausesTelemetry) {
 
 TEST_F(HttpsMock, ServerErrorThenSuccessKeepsTheId) {
   server_->push_fault(Fault::http_status(503));
-  Client client(options());
+  Client client = test::make_client(options());
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(testing::sample_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -122,7 +122,7 @@ TEST_F(HttpsMock, TimeoutIsRetriedWithSameId) {
   Options o = options();
   o.timeout = 800ms;
   o.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
-  Client client(o);
+  Client client = test::make_client(o);
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(testing::sample_record(id)).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -139,7 +139,7 @@ TEST_F(HttpsMock, ShutdownReturnsAgainstServerThatNeverAnswers) {
   server_->set_fault_fraction(Fault::never_answer(), 1.0);
   Options o = options();
   o.timeout = 800ms;
-  Client client(o);
+  Client client = test::make_client(o);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
   ASSERT_TRUE(server_->wait_for_requests(1, kGenerous));
   const auto start = std::chrono::steady_clock::now();
@@ -169,9 +169,8 @@ std::vector<std::string> expect_refused(const std::string& cert, const std::stri
   // Under TSan, loading the system CA store and the handshake can outlast 600 ms; a timeout
   // would then be the last error instead of the TLS refusal this test is about.
   o.timeout = 5s;
-  o.allow_any_timeout = true;
   o.on_log = logs.sink();
-  Client client(o);
+  Client client = test::make_client(o);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(client.record(testing::sample_record()).queued());
   EXPECT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   const Stats s = client.stats();
@@ -221,9 +220,8 @@ TEST(HttpsRefusals, RedirectIsNeverFollowed) {
   o.api_key = "test-key";
   o.base_url = server.base_url();
   o.timeout = 5s;  // sanitizer builds: a spurious timeout would add a retry
-  o.allow_any_timeout = true;
   o.on_log = logs.sink();
-  Client client(o);
+  Client client = test::make_client(o);
   for (int i = 0; i < 2; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
   const Stats s = client.stats();
@@ -241,7 +239,7 @@ TEST(CleartextRefusal, HttpToAnotherHostGivesDisabledClient) {
   o.api_key = "k";
   o.base_url = "http://ingest.example.com";
   o.on_log = logs.sink();
-  Client client(o);
+  Client client = test::make_client(o);
   const ClientStatus st = client.status();
   EXPECT_FALSE(st.enabled);
   EXPECT_NE(st.disabled_reason.find("clear text"), std::string::npos) << st.disabled_reason;
@@ -257,7 +255,7 @@ TEST(CleartextRefusal, LoopbackAndOptInAreAllowed) {
     o.base_url = url;
     o.on_log = [](LogLevel, std::string_view) {};
     o.shutdown_timeout = 0ms;
-    Client client(o);
+    Client client = test::make_client(o);
     EXPECT_TRUE(client.status().enabled) << url << ": " << client.status().disabled_reason;
   }
   Options o;
@@ -265,7 +263,7 @@ TEST(CleartextRefusal, LoopbackAndOptInAreAllowed) {
   o.base_url = "http://ingest.example.com";
   o.allow_insecure_http = true;
   o.shutdown_timeout = 0ms;
-  Client client(o);
+  Client client = test::make_client(o);
   EXPECT_TRUE(client.status().enabled) << client.status().disabled_reason;
 }
 

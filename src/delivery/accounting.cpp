@@ -1,0 +1,202 @@
+// Counting, reporting and logging the ends of records.
+#include "delivery/accounting.hpp"
+
+#include <cstdio>
+
+namespace opsmeter::detail {
+namespace {
+
+constexpr Millis kDropLogInterval{1000};
+
+std::string seconds_text(Millis ms) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3g", static_cast<double>(ms.count()) / 1000.0);
+  return buffer;
+}
+
+}  // namespace
+
+template <typename Event>
+void Accounting::call(const Callback<void(const Event&)>& callback, const Event& event) noexcept {
+  if (!callback) return;
+  try {
+    callback(event);
+  } catch (...) {
+    shared_.callback_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Accounting::delivered(const RecordEnd& end, const std::optional<IngestPosture>& posture) {
+  shared_.delivered.fetch_add(1, std::memory_order_relaxed);
+  report(end, true, DropReason::kInternal, posture);
+}
+
+void Accounting::dropped(const RecordEnd& end, DropReason reason,
+                         const std::optional<IngestPosture>& posture) {
+  shared_.count_drop(reason);
+  report(end, false, reason, posture);
+}
+
+void Accounting::report(const RecordEnd& end, bool delivered, DropReason reason,
+                        const std::optional<IngestPosture>& posture) {
+  shared_.finished.fetch_add(1, std::memory_order_seq_cst);  // flush() pairs with this
+  if (!options_.on_result) return;
+  DeliveryReport report;
+  report.external_request_id = end.external_request_id;
+  report.delivered = delivered;
+  report.reason = reason;
+  report.http_status = end.last_status;
+  report.attempts = end.attempts;
+  report.posture = posture ? &*posture : nullptr;
+  call(options_.on_result, report);
+}
+
+void Accounting::rejected(const RecordEnd& end, int status, const std::optional<IngestPosture>& posture) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++rejected_by_status_[status];
+  }
+  if (status >= 300 && status <= 399) {
+    if (!redirect_logged_) {
+      redirect_logged_ = true;
+      logger_.log(LogLevel::kError,
+                  "ingest answered HTTP " + std::to_string(status) +
+                      " (a redirect); redirects are never followed, records are dropped as "
+                      "rejected. Check base_url / OPSMETER_API_BASE_URL.");
+    }
+  } else if ((status == 401 || status == 403) && !auth_error_logged_) {
+    auth_error_logged_ = true;
+    logger_.log(LogLevel::kError,
+                "ingest rejected the API key (HTTP " + std::to_string(status) +
+                    "); records are being dropped. Check OPSMETER_API_KEY / Options::api_key.");
+  } else if (logger_.enabled(LogLevel::kWarn)) {
+    logger_.log(LogLevel::kWarn, "ingest rejected record " + end.external_request_id + " with HTTP " +
+                                     std::to_string(status) + ": " +
+                                     (posture ? posture->reason : std::string()));
+  }
+  dropped(end, DropReason::kRejected, posture);
+}
+
+void Accounting::sent(std::uint64_t requests, std::uint64_t bytes) noexcept {
+  shared_.requests_sent.fetch_add(requests, std::memory_order_relaxed);
+  shared_.bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void Accounting::retried() noexcept { shared_.retried.fetch_add(1, std::memory_order_relaxed); }
+
+void Accounting::throttled(TimePoint now, TimePoint until, bool window_started) {
+  shared_.throttled.fetch_add(1, std::memory_order_relaxed);
+  if (!window_started) return;
+  logger_.log(LogLevel::kWarn, "Telemetry throttled, retry after " +
+                                   seconds_text(std::chrono::duration_cast<Millis>(until - now)) + "s");
+}
+
+void Accounting::paused(const std::string& reason, Millis window, bool already_paused) {
+  if (already_paused) {
+    logger_.log(LogLevel::kInfo, "Telemetry still paused (" + reason + ") after the probe");
+    return;
+  }
+  logger_.log(LogLevel::kWarn, "Telemetry paused (" + reason + ") for " + seconds_text(window) +
+                                   "s; provider calls continue");
+  call(options_.on_pause, PauseEvent{true, reason, window});
+}
+
+void Accounting::resumed(const std::string& reason) {
+  logger_.log(LogLevel::kWarn, "Telemetry resumed");
+  call(options_.on_pause, PauseEvent{false, reason, Millis(0)});
+}
+
+void Accounting::user_id_hashed_as_pii() {
+  if (pii_warning_logged_) return;
+  pii_warning_logged_ = true;
+  logger_.log(LogLevel::kWarn,
+              "a userId looked like an email address or phone number; such userIds are sent "
+              "hashed (hash_user_id). Send a stable pseudonymous id instead.");
+}
+
+void Accounting::dry_run(const std::string& body) {
+  if (logger_.enabled(LogLevel::kInfo)) logger_.log(LogLevel::kInfo, "dry run, not sent: " + body);
+}
+
+// A TLS failure repeats for every record until someone fixes the certificate or the trust
+// store, so it is logged when it starts or its reason changes.
+void Accounting::transport_state(const HttpResult& result) {
+  if (result.error == TransportError::kTls) {
+    if (result.error_text == tls_error_logged_) return;
+    tls_error_logged_ = result.error_text;
+    logger_.log(LogLevel::kError, "TLS connection to the ingest API failed: " + result.error_text +
+                                      " (check ca_bundle / OPSMETER_CA_BUNDLE); records are "
+                                      "retried and then dropped");
+  } else if (result.http_status != 0 && !tls_error_logged_.empty()) {
+    tls_error_logged_.clear();
+    logger_.log(LogLevel::kInfo, "TLS connection to the ingest API works again");
+  }
+}
+
+void Accounting::set_last_error(std::string text) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_error_.swap(text);
+  } catch (...) {
+  }
+}
+
+void Accounting::set_posture(const std::optional<IngestPosture>& posture) {
+  if (!posture) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  posture_ = posture;
+}
+
+void Accounting::log_record_side_drops(TimePoint now) {
+  if (now < next_drop_log_ || !logger_.enabled(LogLevel::kWarn)) return;
+  const auto count = [this](DropReason r) {
+    return shared_.dropped[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  };
+  const std::uint64_t full = count(DropReason::kQueueFull);
+  const std::uint64_t invalid = count(DropReason::kInvalid);
+  const std::uint64_t total = full + invalid;
+  if (total == record_side_drops_logged_) return;
+  record_side_drops_logged_ = total;
+  next_drop_log_ = now + kDropLogInterval;
+  std::string line = "record() dropped so far: queue_full=" + std::to_string(full) +
+                     " invalid=" + std::to_string(invalid);
+  if (const char* last = shared_.last_invalid.load(std::memory_order_relaxed)) {
+    line += " (last invalid field: ";
+    line += last;
+    line += ')';
+  }
+  logger_.log(LogLevel::kWarn, line);
+}
+
+void Accounting::publish_pending(std::size_t in_flight, std::size_t retry_waiting) noexcept {
+  shared_.in_flight.store(in_flight, std::memory_order_relaxed);
+  shared_.retry_waiting.store(retry_waiting, std::memory_order_relaxed);
+}
+
+void Accounting::fill(Stats& s) const {
+  for (std::size_t i = 0; i < kDropReasonCount; ++i) {
+    s.dropped_by_reason[i] = shared_.dropped[i].load(std::memory_order_relaxed);
+    s.dropped += s.dropped_by_reason[i];
+  }
+  s.delivered = shared_.delivered.load(std::memory_order_relaxed);
+  s.queued = shared_.queue.size();
+  s.in_flight = shared_.in_flight.load(std::memory_order_relaxed);
+  s.retry_waiting = shared_.retry_waiting.load(std::memory_order_relaxed);
+  // Every record() call either claimed a queue slot or was dropped before it.
+  s.recorded = shared_.queue.pushed() + shared_.dropped_at_record.load(std::memory_order_relaxed);
+  s.retried = shared_.retried.load(std::memory_order_relaxed);
+  s.throttled = shared_.throttled.load(std::memory_order_relaxed);
+  s.requests_sent = shared_.requests_sent.load(std::memory_order_relaxed);
+  s.bytes_sent = shared_.bytes_sent.load(std::memory_order_relaxed);
+  s.callback_errors = shared_.callback_errors.load(std::memory_order_relaxed) + logger_.sink_errors();
+  std::lock_guard<std::mutex> lock(mu_);
+  s.rejected_by_status.assign(rejected_by_status_.begin(), rejected_by_status_.end());
+  s.last_error = last_error_;
+}
+
+std::optional<IngestPosture> Accounting::posture() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return posture_;
+}
+
+}  // namespace opsmeter::detail

@@ -1,0 +1,82 @@
+// Accounting: where each record's end is counted and reported to on_result, where answers that
+// need a person's attention are logged (each kind once, not per record), and where the
+// identity recorded == delivered + dropped + pending is kept. It also holds what stats() and
+// status() read besides the counters: the last error, rejections by status, the latest posture.
+// All members except the readers are called from the worker thread only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "delivery/shared_state.hpp"
+#include "transport/transport.hpp"
+
+namespace opsmeter::detail {
+
+// One record at its end, as on_result sees it.
+struct RecordEnd {
+  const std::string& external_request_id;
+  int attempts = 0;
+  int last_status = 0;
+};
+
+class Accounting {
+ public:
+  Accounting(const Options& options, SharedState& shared, Logger& logger) noexcept
+      : options_(options), shared_(shared), logger_(logger) {}
+
+  // The record's end: counted once, then reported to on_result.
+  void delivered(const RecordEnd& end, const std::optional<IngestPosture>& posture);
+  void dropped(const RecordEnd& end, DropReason reason,
+               const std::optional<IngestPosture>& posture = std::nullopt);
+  // A permanent rejection: counted by status and logged (a redirect and a refused key once).
+  void rejected(const RecordEnd& end, int http_status, const std::optional<IngestPosture>& posture);
+
+  void sent(std::uint64_t requests, std::uint64_t bytes) noexcept;
+  void retried() noexcept;
+  void throttled(TimePoint now, TimePoint until, bool window_started);
+  void paused(const std::string& reason, Millis window, bool already_paused);
+  void resumed(const std::string& reason);
+  void user_id_hashed_as_pii();
+  void dry_run(const std::string& body);
+  // Logs a TLS failure when it starts or its reason changes, and once when TLS works again.
+  void transport_state(const HttpResult& result);
+  void set_last_error(std::string text) noexcept;
+  void set_posture(const std::optional<IngestPosture>& posture);
+  // record() does no I/O, so its drops are logged here: at most one line a second.
+  void log_record_side_drops(TimePoint now);
+  void publish_pending(std::size_t in_flight, std::size_t retry_waiting) noexcept;
+
+  // Any thread.
+  void fill(Stats& stats) const;
+  std::optional<IngestPosture> posture() const;
+
+ private:
+  void report(const RecordEnd& end, bool delivered, DropReason reason,
+              const std::optional<IngestPosture>& posture);
+  template <typename Event>
+  void call(const Callback<void(const Event&)>& callback, const Event& event) noexcept;
+
+  const Options& options_;
+  SharedState& shared_;
+  Logger& logger_;
+
+  bool auth_error_logged_ = false;
+  bool redirect_logged_ = false;
+  bool pii_warning_logged_ = false;
+  std::string tls_error_logged_;  // the TLS failure last logged; empty when TLS works
+  std::uint64_t record_side_drops_logged_ = 0;
+  TimePoint next_drop_log_{};
+
+  mutable std::mutex mu_;  // guards the members below
+  std::map<int, std::uint64_t> rejected_by_status_;
+  std::string last_error_;
+  std::optional<IngestPosture> posture_;
+};
+
+}  // namespace opsmeter::detail

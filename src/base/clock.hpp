@@ -13,12 +13,12 @@ using TimePoint = Clock::time_point;
 using WallClock = std::chrono::system_clock;  // only to read HTTP-date Retry-After values
 using Millis = std::chrono::milliseconds;
 
-// The steady clock at tick resolution (4 ms on a 250 Hz kernel), at a third of the cost of
-// Clock::now() on the machine measured (docs/benchmarks.md). record() stamps records with it:
-// the stamp only serves the max_record_age check, where being up to one tick early is
-// harmless (a record looks at most one tick older), and a first look at the pause window,
-// which the steady clock confirms. libstdc++'s steady_clock reads CLOCK_MONOTONIC, which
-// CLOCK_MONOTONIC_COARSE trails by less than a tick, so both give points on one time line.
+// The steady clock at tick resolution (4 ms on a 250 Hz kernel): a plain read of the kernel's
+// last tick, cheaper than Clock::now() (docs/benchmarks.md has the figures). record() stamps
+// records with it. The stamp serves the max_record_age check, where a record looking up to one
+// tick older is harmless, and a first look at the pause window, which the steady clock then
+// confirms. libstdc++'s steady_clock reads CLOCK_MONOTONIC, which CLOCK_MONOTONIC_COARSE
+// trails by less than a tick, so both give points on one time line.
 inline TimePoint coarse_now() noexcept {
 #if defined(CLOCK_MONOTONIC_COARSE)
   timespec ts;

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "base/text.hpp"
+
 namespace opsmeter::detail {
 namespace {
 
@@ -25,12 +27,6 @@ Millis backoff(int attempts, const PolicyConfig& config, double jitter) noexcept
 Decision transient(int attempts, TimePoint now, const PolicyConfig& config, double jitter) noexcept {
   if (attempts > config.max_retries) return {Action::kGiveUp, {}};
   return {Action::kRetry, now + backoff(attempts, config, jitter)};
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 int month_index(const char* name) noexcept {

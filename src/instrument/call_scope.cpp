@@ -61,7 +61,7 @@ void fill_from(LlmCallRecord& r, const CallOptions& o, const Context& ctx) {
 
 CallScope detail::CallScopeAccess::begin(RecordSink* sink, std::string_view provider,
                                  std::string_view model, const CallOptions& options) noexcept {
-  // One named return object on every path, so it is built in place (no ~500-byte move).
+  // One named return object on every path, so it is built in place, never moved.
   CallScope scope;
   if (sink == nullptr) return scope;
   bool built = false;

@@ -12,10 +12,10 @@
 #include <cstring>
 #include <mutex>
 
+#include "base/text.hpp"
+
 namespace opsmeter {
 namespace {
-
-constexpr char kHex[] = "0123456789abcdef";
 
 // Bumped in the child after fork() so that threads reseed instead of repeating the parent's ids.
 std::atomic<std::uint64_t> g_fork_generation{0};
@@ -63,18 +63,9 @@ struct ThreadIdState {
 
 void append_hex64(char* out, std::uint64_t value) noexcept {
   for (int i = 15; i >= 0; --i) {
-    out[i] = kHex[value & 0xF];
+    out[i] = detail::kHexDigits[value & 0xF];
     value >>= 4;
   }
-}
-
-std::string_view trim(std::string_view text) noexcept {
-  const auto is_space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-  };
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
 }
 
 }  // namespace
@@ -108,8 +99,8 @@ std::string sha256_hex(std::string_view data) noexcept {
   try {
     std::string hex(static_cast<std::size_t>(length) * 2, '0');
     for (unsigned int i = 0; i < length; ++i) {
-      hex[2 * i] = kHex[digest[i] >> 4];
-      hex[2 * i + 1] = kHex[digest[i] & 0xF];
+      hex[2 * i] = detail::kHexDigits[digest[i] >> 4];
+      hex[2 * i + 1] = detail::kHexDigits[digest[i] & 0xF];
     }
     return hex;
   } catch (...) {
@@ -119,7 +110,7 @@ std::string sha256_hex(std::string_view data) noexcept {
 
 std::string deterministic_request_id(std::string_view key) noexcept {
   try {
-    std::string normalized(trim(key));
+    std::string normalized(detail::trim(key));
     for (char& c : normalized) {
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }

@@ -4,11 +4,12 @@
 #include <charconv>
 #include <cmath>
 
+#include "base/text.hpp"
+
 namespace opsmeter::detail {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-constexpr char kHex[] = "0123456789abcdef";
 
 bool is_continuation(unsigned char c) noexcept { return (c & 0xC0) == 0x80; }
 
@@ -24,7 +25,7 @@ void append_escaped_ascii(std::string& out, unsigned char c) {
     default: break;
   }
   if (c < 0x20) {
-    const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+    const char escaped[] = {'\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 0xF]};
     out.append(escaped, sizeof escaped);
     return;
   }

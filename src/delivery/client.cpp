@@ -18,6 +18,7 @@
 #include "instrument/call_scope_access.hpp"
 #include "opsmeter/call_scope.hpp"
 #include "opsmeter/version.hpp"
+#include "transport/curl_library.hpp"
 #include "transport/curl_transport.hpp"
 
 namespace opsmeter {
@@ -74,7 +75,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
       settings.ca_path = config_.options.ca_path;
       settings.proxy = config_.proxy;
       settings.no_proxy = config_.no_proxy;
-      transport_ = detail::make_curl_transport(settings, disabled_reason_);
+      transport_ = detail::make_curl_transport(settings, disabled_reason_, detail::CurlLibrary::real());
     }
     if (!disabled_reason_.empty()) {
       logger_.log(LogLevel::kError, "telemetry disabled: " + disabled_reason_);

@@ -81,19 +81,6 @@ std::optional<std::time_t> parse_http_date(std::string_view text) noexcept {
 
 }  // namespace
 
-std::string_view to_string(TransportError error) noexcept {
-  switch (error) {
-    case TransportError::kNone: return "none";
-    case TransportError::kTimeout: return "timeout";
-    case TransportError::kConnect: return "connect_failed";
-    case TransportError::kTls: return "tls_error";
-    case TransportError::kNetwork: return "network_error";
-    case TransportError::kAborted: return "aborted";
-    case TransportError::kOther: return "transport_error";
-  }
-  return "unknown";
-}
-
 std::string_view to_string(Action action) noexcept {
   switch (action) {
     case Action::kDelivered: return "delivered";

@@ -8,19 +8,9 @@
 #include <string_view>
 
 #include "base/clock.hpp"
+#include "transport/transport.hpp"
 
 namespace opsmeter::detail {
-
-enum class TransportError : std::uint8_t {
-  kNone,     // an HTTP response arrived
-  kTimeout,  // no complete response within the timeout
-  kConnect,  // could not connect (refused, unreachable, DNS)
-  kTls,      // the TLS handshake failed (untrusted certificate, name mismatch, protocol)
-  kNetwork,  // the connection failed mid-exchange (reset, closed, malformed response)
-  kAborted,  // aborted by shutdown
-  kOther,    // the transport could not start the request
-};
-std::string_view to_string(TransportError error) noexcept;
 
 struct AttemptOutcome {
   int http_status = 0;  // 0 when there was no HTTP response

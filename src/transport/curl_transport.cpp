@@ -8,12 +8,14 @@
 // keeps the connections and the DNS cache across transfers.
 #include "transport/curl_transport.hpp"
 
-#include <curl/curl.h>
 #include <strings.h>
 
 #include <algorithm>
 #include <string_view>
+#include <type_traits>
 #include <vector>
+
+#include "transport/curl_library.hpp"
 
 namespace opsmeter::detail {
 namespace {
@@ -105,8 +107,9 @@ TransportError classify(CURLcode code) {
 
 class CurlTransport final : public Transport {
  public:
-  CurlTransport(const CurlSettings& settings, std::string& error) : settings_(settings) {
-    multi_ = curl_multi_init();
+  CurlTransport(const CurlSettings& settings, CurlLibrary& curl, std::string& error)
+      : settings_(settings), curl_(curl) {
+    multi_ = curl_.multi_init();
     if (!multi_ || !configure_multi()) {
       error = "could not set up the curl multi handle";
       return;
@@ -117,7 +120,7 @@ class CurlTransport final : public Transport {
     }
     slots_.resize(settings_.max_in_flight);
     for (Slot& slot : slots_) {
-      slot.easy = curl_easy_init();
+      slot.easy = curl_.easy_init();
       if (!slot.easy) {
         error = "curl_easy_init failed";
         return;
@@ -132,11 +135,11 @@ class CurlTransport final : public Transport {
 
   ~CurlTransport() override {
     for (Slot& slot : slots_) {
-      if (slot.busy) curl_multi_remove_handle(multi_, slot.easy);
-      if (slot.easy) curl_easy_cleanup(slot.easy);
+      if (slot.busy) curl_.multi_remove_handle(multi_, slot.easy);
+      if (slot.easy) curl_.easy_cleanup(slot.easy);
     }
-    if (multi_) curl_multi_cleanup(multi_);
-    curl_slist_free_all(headers_);
+    if (multi_) curl_.multi_cleanup(multi_);
+    curl_.slist_free_all(headers_);
   }
 
   bool start(std::uint64_t token, const std::string& body) override {
@@ -150,9 +153,12 @@ class CurlTransport final : public Transport {
     slot.requests = 0;
     slot.error_buffer[0] = '\0';
     // POSTFIELDS keeps the pointer: the caller keeps `body` alive until the result is in.
-    curl_easy_setopt(slot.easy, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(slot.easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    if (curl_multi_add_handle(multi_, slot.easy) != CURLM_OK) return false;
+    if (curl_.easy_setopt_pointer(slot.easy, CURLOPT_POSTFIELDS, body.data()) != CURLE_OK ||
+        curl_.easy_setopt_size(slot.easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                               static_cast<curl_off_t>(body.size())) != CURLE_OK ||
+        curl_.multi_add_handle(multi_, slot.easy) != CURLM_OK) {
+      return false;  // the slot stays free for the next start()
+    }
     slot.busy = true;
     slot.token = token;
     added_since_perform_ = true;
@@ -161,14 +167,17 @@ class CurlTransport final : public Transport {
 
   void collect(std::vector<HttpResult>& done) override {
     int running = 0;
-    curl_multi_perform(multi_, &running);
+    curl_.multi_perform(multi_, &running);
     added_since_perform_ = false;
     int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+    while (CURLMsg* message = curl_.multi_info_read(multi_, &left)) {
       if (message->msg != CURLMSG_DONE) continue;
-      Slot* slot = nullptr;
-      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &slot);
-      done.push_back(finish(*slot, message->data.result));
+      char* slot = nullptr;
+      if (curl_.easy_getinfo_pointer(message->easy_handle, CURLINFO_PRIVATE, &slot) != CURLE_OK ||
+          slot == nullptr) {
+        continue;
+      }
+      done.push_back(finish(*reinterpret_cast<Slot*>(slot), message->data.result));
     }
   }
 
@@ -178,19 +187,19 @@ class CurlTransport final : public Transport {
       // would return at once only to send them.
       added_since_perform_ = false;
       int running = 0;
-      curl_multi_perform(multi_, &running);
+      curl_.multi_perform(multi_, &running);
       // A transfer that finished inside that call leaves no socket event to wake the poll.
       const auto busy = std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.busy; });
       if (running < busy) return;
     }
     const int timeout = static_cast<int>(std::clamp<Millis::rep>(max_wait.count(), 0, 1000));
-    curl_multi_poll(multi_, nullptr, 0, timeout, nullptr);
+    curl_.multi_poll(multi_, timeout);
   }
 
   void abort_all(std::vector<HttpResult>& aborted) override {
     for (Slot& slot : slots_) {
       if (!slot.busy) continue;
-      curl_multi_remove_handle(multi_, slot.easy);
+      curl_.multi_remove_handle(multi_, slot.easy);
       slot.busy = false;
       HttpResult result;
       result.token = slot.token;
@@ -201,17 +210,17 @@ class CurlTransport final : public Transport {
     }
   }
 
-  void wakeup() noexcept override { curl_multi_wakeup(multi_); }
+  void wakeup() noexcept override { curl_.multi_wakeup(multi_); }
 
  private:
   bool configure_multi() {
     const long limit = static_cast<long>(settings_.max_in_flight);
     // Over HTTP/2 the requests in flight share one connection as streams; over HTTP/1.1 each
     // needs its own, and there are never more than the in-flight limit.
-    return curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) == CURLM_OK &&
-           curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, limit) == CURLM_OK &&
-           curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, limit) == CURLM_OK &&
-           curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, limit) == CURLM_OK;
+    return curl_.multi_setopt_long(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) == CURLM_OK &&
+           curl_.multi_setopt_long(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, limit) == CURLM_OK &&
+           curl_.multi_setopt_long(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, limit) == CURLM_OK &&
+           curl_.multi_setopt_long(multi_, CURLMOPT_MAXCONNECTS, limit) == CURLM_OK;
   }
 
   bool build_headers() {
@@ -222,7 +231,7 @@ class CurlTransport final : public Transport {
         "Expect:",  // no 100-continue round trip
     };
     for (const std::string& line : lines) {
-      curl_slist* next = curl_slist_append(headers_, line.c_str());
+      curl_slist* next = curl_.slist_append(headers_, line.c_str());
       if (!next) return false;
       headers_ = next;
     }
@@ -232,7 +241,19 @@ class CurlTransport final : public Transport {
   CURLcode configure(Slot& slot) {
     CURL* e = slot.easy;
     const long timeout = static_cast<long>(settings_.timeout.count());
-    const auto set = [e](CURLoption option, auto value) { return curl_easy_setopt(e, option, value); };
+    const auto set = [this, e](CURLoption option, auto value) {
+      using T = decltype(value);
+      if constexpr (std::is_same_v<T, long>) {
+        return curl_.easy_setopt_long(e, option, value);
+      } else if constexpr (std::is_same_v<T, CurlLibrary::WriteCallback>) {
+        return curl_.easy_setopt_write(e, option, value);
+      } else if constexpr (std::is_same_v<T, CurlLibrary::PrereqCallback>) {
+        return curl_.easy_setopt_prereq(e, option, value);
+      } else {
+        static_assert(std::is_pointer_v<T> || std::is_null_pointer_v<T>, "a libcurl option value");
+        return curl_.easy_setopt_pointer(e, option, value);
+      }
+    };
     const auto text = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
     const CURLcode codes[] = {
         set(CURLOPT_URL, settings_.url.c_str()),
@@ -277,7 +298,7 @@ class CurlTransport final : public Transport {
     result.requests = slot.requests;
     if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && slot.body_capped)) {
       long status = 0;
-      curl_easy_getinfo(slot.easy, CURLINFO_RESPONSE_CODE, &status);
+      curl_.easy_getinfo_long(slot.easy, CURLINFO_RESPONSE_CODE, &status);
       result.http_status = static_cast<int>(status);
       result.body = std::move(slot.body);
       result.retry_after = std::move(slot.retry_after);
@@ -285,12 +306,13 @@ class CurlTransport final : public Transport {
       result.error = classify(code);
       result.error_text = slot.error_buffer[0] ? slot.error_buffer : curl_easy_strerror(code);
     }
-    curl_multi_remove_handle(multi_, slot.easy);
+    curl_.multi_remove_handle(multi_, slot.easy);
     slot.busy = false;
     return result;
   }
 
   CurlSettings settings_;
+  CurlLibrary& curl_;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
   std::vector<Slot> slots_;  // sized once; the handles' callbacks point into it
@@ -309,8 +331,14 @@ std::string ensure_curl_global_init() noexcept {
   }
 }
 
-std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error) {
-  auto transport = std::make_unique<CurlTransport>(settings, error);
+CurlLibrary& CurlLibrary::real() noexcept {
+  static CurlLibrary library;
+  return library;
+}
+
+std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error,
+                                               CurlLibrary& curl) {
+  auto transport = std::make_unique<CurlTransport>(settings, curl, error);
   if (!error.empty()) return nullptr;
   return transport;
 }

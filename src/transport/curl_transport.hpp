@@ -26,7 +26,12 @@ struct CurlSettings {
 // the host thread before any worker starts.
 std::string ensure_curl_global_init() noexcept;
 
+class CurlLibrary;
+
 // nullptr plus a reason in `error` if curl could not be set up. May throw std::bad_alloc.
-std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error);
+// `curl` is the seam every libcurl call goes through (curl_library.hpp); CurlLibrary::real()
+// outside tests. It must outlive the transport.
+std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error,
+                                               CurlLibrary& curl);
 
 }  // namespace opsmeter::detail

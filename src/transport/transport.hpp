@@ -6,12 +6,35 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.hpp"
-#include "delivery/policy.hpp"
 
 namespace opsmeter::detail {
+
+enum class TransportError : std::uint8_t {
+  kNone,     // an HTTP response arrived
+  kTimeout,  // no complete response within the timeout
+  kConnect,  // could not connect (refused, unreachable, DNS)
+  kTls,      // the TLS handshake failed (untrusted certificate, name mismatch, protocol)
+  kNetwork,  // the connection failed mid-exchange (reset, closed, malformed response)
+  kAborted,  // aborted by shutdown
+  kOther,    // the transport could not start the request
+};
+
+inline std::string_view to_string(TransportError error) noexcept {
+  switch (error) {
+    case TransportError::kNone: return "none";
+    case TransportError::kTimeout: return "timeout";
+    case TransportError::kConnect: return "connect_failed";
+    case TransportError::kTls: return "tls_error";
+    case TransportError::kNetwork: return "network_error";
+    case TransportError::kAborted: return "aborted";
+    case TransportError::kOther: return "transport_error";
+  }
+  return "unknown";
+}
 
 struct HttpResult {
   std::uint64_t token = 0;  // as passed to start()

@@ -21,6 +21,10 @@ class ScriptedTransport final : public Transport {
   };
 
   bool start(std::uint64_t token, const std::string& body) override {
+    if (refuse_starts > 0) {
+      --refuse_starts;
+      return false;
+    }
     sent.push_back({token, body});
     open.push_back(token);
     return true;
@@ -61,6 +65,7 @@ class ScriptedTransport final : public Transport {
     ready.push_back(std::move(r));
   }
 
+  int refuse_starts = 0;  // this many start() calls fail
   std::vector<Sent> sent;
   std::deque<std::uint64_t> open;
   std::vector<HttpResult> ready;
@@ -209,6 +214,27 @@ TEST_F(DispatcherTest, TransientFailuresRetrySameBodyThenGiveUp) {
   step(t0_ + 600ms);
   EXPECT_EQ(dropped(DropReason::kRetriesExhausted), 1u);
   EXPECT_EQ(shared_->retried.load(), 2u);
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, TransferThatFailsToStartIsRetriedLikeANetworkFailure) {
+  build();
+  push(t0_);
+  transport_.refuse_starts = 1;
+  step(t0_);
+  EXPECT_TRUE(transport_.sent.empty());
+  EXPECT_EQ(dispatcher_->retry_waiting(), 1u);
+  EXPECT_EQ(dispatcher_->in_flight(), 0u);
+  EXPECT_EQ(shared_->requests_sent.load(), 0u);  // nothing reached the wire
+  step(t0_ + 200ms);  // the first backoff is at most retry_base_delay
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  transport_.answer(200);
+  step(t0_ + 200ms);
+  EXPECT_EQ(shared_->delivered.load(), 1u);
+  EXPECT_EQ(shared_->requests_sent.load(), 1u);
+  Stats stats;
+  accounting_->fill(stats);
+  EXPECT_EQ(stats.last_error, "transport_error: could not start request");
   expect_identity();
 }
 

@@ -1,0 +1,57 @@
+// The thin seam between the transport and libcurl: every libcurl call the transport makes goes
+// through one of these members, whose default forwards to libcurl unchanged. Tests of the
+// transport's own error paths override a member to fail (a setopt, an add_handle) and count
+// calls; everything else still runs libcurl for real, over real sockets.
+#pragma once
+
+#include <curl/curl.h>
+
+namespace opsmeter::detail {
+
+class CurlLibrary {
+ public:
+  virtual ~CurlLibrary() = default;
+
+  // The process-wide instance that forwards to libcurl.
+  static CurlLibrary& real() noexcept;
+
+  using WriteCallback = std::size_t (*)(char*, std::size_t, std::size_t, void*);
+  using PrereqCallback = int (*)(void*, char*, char*, int, int);
+
+  virtual CURL* easy_init() { return curl_easy_init(); }
+  virtual void easy_cleanup(CURL* e) { curl_easy_cleanup(e); }
+  virtual CURLcode easy_setopt_long(CURL* e, CURLoption o, long v) { return curl_easy_setopt(e, o, v); }
+  virtual CURLcode easy_setopt_pointer(CURL* e, CURLoption o, const void* v) {
+    return curl_easy_setopt(e, o, v);
+  }
+  virtual CURLcode easy_setopt_size(CURL* e, CURLoption o, curl_off_t v) {
+    return curl_easy_setopt(e, o, v);
+  }
+  virtual CURLcode easy_setopt_write(CURL* e, CURLoption o, WriteCallback v) {
+    return curl_easy_setopt(e, o, v);
+  }
+  virtual CURLcode easy_setopt_prereq(CURL* e, CURLoption o, PrereqCallback v) {
+    return curl_easy_setopt(e, o, v);
+  }
+  virtual CURLcode easy_getinfo_long(CURL* e, CURLINFO i, long* out) { return curl_easy_getinfo(e, i, out); }
+  virtual CURLcode easy_getinfo_pointer(CURL* e, CURLINFO i, char** out) {
+    return curl_easy_getinfo(e, i, out);
+  }
+
+  virtual CURLM* multi_init() { return curl_multi_init(); }
+  virtual CURLMcode multi_cleanup(CURLM* m) { return curl_multi_cleanup(m); }
+  virtual CURLMcode multi_setopt_long(CURLM* m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+  virtual CURLMcode multi_add_handle(CURLM* m, CURL* e) { return curl_multi_add_handle(m, e); }
+  virtual CURLMcode multi_remove_handle(CURLM* m, CURL* e) { return curl_multi_remove_handle(m, e); }
+  virtual CURLMcode multi_perform(CURLM* m, int* running) { return curl_multi_perform(m, running); }
+  virtual CURLMsg* multi_info_read(CURLM* m, int* left) { return curl_multi_info_read(m, left); }
+  virtual CURLMcode multi_poll(CURLM* m, int timeout_ms) {
+    return curl_multi_poll(m, nullptr, 0, timeout_ms, nullptr);
+  }
+  virtual CURLMcode multi_wakeup(CURLM* m) { return curl_multi_wakeup(m); }
+
+  virtual curl_slist* slist_append(curl_slist* list, const char* line) { return curl_slist_append(list, line); }
+  virtual void slist_free_all(curl_slist* list) { curl_slist_free_all(list); }
+};
+
+}  // namespace opsmeter::detail

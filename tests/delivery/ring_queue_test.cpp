@@ -1,13 +1,14 @@
 // The bounded queue: capacity is exact, full rejects without moving, and many producers lose
 // nothing.
+#include "delivery/ring_queue.hpp"
+
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "delivery/ring_queue.hpp"
 
 namespace opsmeter::detail {
 namespace {
@@ -80,20 +81,35 @@ TEST(RingQueue, ManyProducersOneConsumerLoseNothing) {
       done.fetch_add(1);
     });
   }
+  // The consumer only counts while producers run; assertions come after they are joined, so a
+  // failure is reported instead of ending the test with threads still running.
+  constexpr std::uint64_t kTotal = static_cast<std::uint64_t>(kProducers) * kPerProducer;
   std::vector<int> next(kProducers, 0);
-  std::uint64_t received = 0, value = 0;
-  while (received < static_cast<std::uint64_t>(kProducers) * kPerProducer) {
+  std::uint64_t received = 0, out_of_order = 0, value = 0;
+  std::string first_break;
+  // Drain while producers run (they must never block on a full queue), then wait at most 60 s
+  // for items still missing.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (done.load() < kProducers ||
+         (received < kTotal && std::chrono::steady_clock::now() < deadline)) {
     if (!q.try_pop(value)) {
       std::this_thread::yield();
       continue;
     }
-    const auto producer = static_cast<int>(value >> 32);
-    const auto index = static_cast<int>(value & 0xffffffff);
-    ASSERT_EQ(index, next[producer]) << "per-producer order broken";
-    ++next[producer];
     ++received;
+    const auto producer = static_cast<std::size_t>(value >> 32);
+    const auto index = static_cast<int>(value & 0xffffffff);
+    if (producer >= next.size() || index != next[producer]) {
+      if (out_of_order++ == 0)
+        first_break = "producer " + std::to_string(producer) + " item " + std::to_string(index);
+      if (producer < next.size()) next[producer] = index + 1;
+      continue;
+    }
+    ++next[producer];
   }
   for (auto& t : producers) t.join();
+  EXPECT_EQ(received, kTotal);
+  EXPECT_EQ(out_of_order, 0u) << "per-producer order broken first at " << first_break;
   EXPECT_EQ(done.load(), kProducers);
   EXPECT_FALSE(q.try_pop(value));
 }

@@ -1,12 +1,13 @@
 // Golden tests: typed records must serialize to exactly the canonical payloads of the official
 // integration examples (tests/fixtures/payload-*.json), field for field and in order.
+#include "opsmeter/serialize.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "opsmeter/serialize.hpp"
 #include "opsmeter/version.hpp"
 
 namespace opsmeter {
@@ -68,26 +69,45 @@ LlmCallRecord demo_record() {
   return r;
 }
 
-// The serialized body must hold the fixture's keys, values and order, then only `metadata`.
-void expect_matches_fixture(const LlmCallRecord& record, const std::string& fixture_name) {
+// Whether the serialized body holds the fixture's keys, values and order, then only a
+// `metadata` object with the SDK's identity; a failure names the first difference.
+::testing::AssertionResult matches_fixture(const std::string& body,
+                                           const std::string& fixture_name) {
   const ordered_json expected = load_fixture(fixture_name);
-  const std::string body = to_json(record);
-  ASSERT_FALSE(body.empty());
+  if (body.empty()) return ::testing::AssertionFailure() << "empty body";
   const ordered_json actual = ordered_json::parse(body);
-
-  ASSERT_EQ(expected.size(), 14u) << fixture_name;
-  ASSERT_EQ(actual.size(), expected.size() + 1) << body;
+  if (expected.size() != 14u)
+    return ::testing::AssertionFailure() << fixture_name << " has " << expected.size() << " fields";
+  if (actual.size() != expected.size() + 1) {
+    return ::testing::AssertionFailure() << "field count " << actual.size() << " in " << body;
+  }
   auto a = actual.items().begin();
   for (const auto& e : expected.items()) {
-    EXPECT_EQ(a.key(), e.key()) << fixture_name << ": key order differs";
-    EXPECT_EQ(a.value(), e.value()) << fixture_name << ": value of " << e.key();
+    if (a.key() != e.key()) {
+      return ::testing::AssertionFailure()
+             << "key order differs: " << a.key() << " where " << fixture_name << " has " << e.key();
+    }
+    if (a.value() != e.value()) {
+      return ::testing::AssertionFailure()
+             << "value of " << e.key() << ": " << a.value().dump() << " where " << fixture_name
+             << " has " << e.value().dump();
+    }
     ++a;
   }
-  EXPECT_EQ(a.key(), "metadata");
-  EXPECT_EQ(a.value(), (ordered_json{{"sdkLanguage", "cpp"}, {"sdkVersion", version()}}));
+  const ordered_json metadata{{"sdkLanguage", "cpp"}, {"sdkVersion", version()}};
+  if (a.key() != "metadata" || a.value() != metadata) {
+    return ::testing::AssertionFailure() << "last member " << a.key() << ": " << a.value().dump();
+  }
+  return ::testing::AssertionSuccess();
 }
 
-TEST(GoldenPayload, OpenAiReal) { expect_matches_fixture(openai_real_record(), "payload-openai-real.json"); }
+void expect_matches_fixture(const LlmCallRecord& record, const std::string& fixture_name) {
+  EXPECT_TRUE(matches_fixture(to_json(record), fixture_name));
+}
+
+TEST(GoldenPayload, OpenAiReal) {
+  expect_matches_fixture(openai_real_record(), "payload-openai-real.json");
+}
 
 TEST(GoldenPayload, AnthropicTest) {
   expect_matches_fixture(anthropic_test_record(), "payload-anthropic-test.json");
@@ -95,13 +115,31 @@ TEST(GoldenPayload, AnthropicTest) {
 
 TEST(GoldenPayload, Demo) { expect_matches_fixture(demo_record(), "payload-demo.json"); }
 
-TEST(GoldenPayload, ChangedFieldIsDetected) {
-  LlmCallRecord r = demo_record();
-  r.output_tokens = 31;  // totalTokens and outputTokens now differ from the fixture
-  const ordered_json expected = load_fixture("payload-demo.json");
-  const ordered_json actual = ordered_json::parse(to_json(r));
-  EXPECT_NE(actual["outputTokens"], expected["outputTokens"]);
-  EXPECT_NE(actual["totalTokens"], expected["totalTokens"]);
+// The golden comparison itself can fail: a changed value, a reordered key, an extra field.
+TEST(GoldenPayload, ComparisonDetectsEachKindOfDifference) {
+  LlmCallRecord changed = demo_record();
+  changed.output_tokens = 31;
+  const ::testing::AssertionResult value = matches_fixture(to_json(changed), "payload-demo.json");
+  EXPECT_FALSE(value);
+  EXPECT_NE(std::string(value.message()).find("value of outputTokens"), std::string::npos)
+      << value.message();
+
+  ordered_json reordered = ordered_json::parse(to_json(demo_record()));
+  const ordered_json provider = reordered["provider"];
+  reordered.erase("provider");
+  ordered_json moved;
+  for (const auto& item : reordered.items()) {
+    moved[item.key()] = item.value();
+    if (item.key() == "model") moved["provider"] = provider;  // after model, not before it
+  }
+  const ::testing::AssertionResult order = matches_fixture(moved.dump(), "payload-demo.json");
+  EXPECT_FALSE(order);
+  EXPECT_NE(std::string(order.message()).find("key order differs"), std::string::npos)
+      << order.message();
+
+  ordered_json extra = ordered_json::parse(to_json(demo_record()));
+  extra["unexpected"] = 1;
+  EXPECT_FALSE(matches_fixture(extra.dump(), "payload-demo.json"));
 }
 
 TEST(Serialize, ExactBytesOfDemoRecord) {
@@ -120,7 +158,8 @@ TEST(Serialize, DefaultsForUnsetFields) {
   r.external_request_id = "ext_1";
   r.provider = "acme-llm";  // unknown providers are sent unchanged
   r.model = "m";
-  const ordered_json j = ordered_json::parse(to_json(r, SerializeDefaults{DataMode::kTest, Environment::kDev}));
+  const ordered_json j =
+      ordered_json::parse(to_json(r, SerializeDefaults{DataMode::kTest, Environment::kDev}));
   EXPECT_EQ(j["provider"], "acme-llm");
   EXPECT_EQ(j["promptVersion"], "unknown");
   EXPECT_EQ(j["endpointTag"], "unknown");
@@ -140,8 +179,11 @@ TEST(Serialize, ErrorRecordWithMetadata) {
   r.metadata.tenant_id = "tenant-7";
   r.metadata.provider_request_id = "chatcmpl-123";
   r.metadata.token_source = TokenSource::kProvider;
-  r.metadata.extra = {{"region", std::string("eu")}, {"attempt", std::int64_t{2}},
-                      {"temperature", 0.25}, {"cached", true}, {"nan", std::nan("")}};
+  r.metadata.extra = {{"region", std::string("eu")},
+                      {"attempt", std::int64_t{2}},
+                      {"temperature", 0.25},
+                      {"cached", true},
+                      {"nan", std::nan("")}};
   const ordered_json j = ordered_json::parse(to_json(r));
   EXPECT_EQ(j["status"], "error");
   EXPECT_EQ(j["errorCode"], "provider_timeout");
@@ -149,7 +191,8 @@ TEST(Serialize, ErrorRecordWithMetadata) {
   const ordered_json expected_metadata = ordered_json::parse(
       R"({"operation":"chat.completions","tenantId":"tenant-7","providerRequestId":"chatcmpl-123",)"
       R"("tokenSource":"provider","region":"eu","attempt":2,"temperature":0.25,"cached":true,)"
-      R"("nan":null,"sdkLanguage":"cpp","sdkVersion":")" + std::string(version()) + R"("})");
+      R"("nan":null,"sdkLanguage":"cpp","sdkVersion":")" +
+      std::string(version()) + R"("})");
   EXPECT_EQ(j["metadata"], expected_metadata);
 }
 

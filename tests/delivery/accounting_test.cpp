@@ -1,0 +1,116 @@
+// The accounting alone: each record's end is counted once and reported to on_result, answers
+// that need a person are logged once per kind (not per record), callbacks that throw are
+// counted, and record()'s own drops are logged at most once a second.
+#include "delivery/accounting.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace opsmeter::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AccountingTest : public ::testing::Test {
+ protected:
+  AccountingTest() {
+    options_.on_result = [this](const DeliveryReport& r) {
+      reports_.push_back(std::string(r.external_request_id) +
+                         (r.delivered ? " delivered" : " dropped ") +
+                         (r.delivered ? "" : std::string(to_string(r.reason))));
+    };
+  }
+
+  std::size_t logged(std::string_view needle) const {
+    std::size_t n = 0;
+    for (const std::string& line : logs_) n += line.find(needle) != std::string::npos;
+    return n;
+  }
+
+  Stats stats() const {
+    Stats s;
+    accounting_.fill(s);
+    return s;
+  }
+
+  const TimePoint t0_ = TimePoint(1000s);
+  Options options_;
+  SharedState shared_{16};
+  std::vector<std::string> logs_;
+  std::vector<std::string> reports_;
+  Logger logger_{LogLevel::kDebug,
+                 [this](LogLevel, std::string_view line) { logs_.emplace_back(line); }};
+  Accounting accounting_{options_, shared_, logger_};
+  const std::string a_ = "ext_a", b_ = "ext_b", c_ = "ext_c";
+};
+
+TEST_F(AccountingTest, EachEndIsCountedOnceAndReported) {
+  accounting_.delivered(RecordEnd{a_, 1, 200}, std::nullopt);
+  accounting_.dropped(RecordEnd{b_, 3, 503}, DropReason::kRetriesExhausted);
+  accounting_.rejected(RecordEnd{c_, 1, 400}, 400, std::nullopt);
+  const Stats s = stats();
+  EXPECT_EQ(s.delivered, 1u);
+  EXPECT_EQ(s.dropped, 2u);
+  EXPECT_EQ(s.dropped_for(DropReason::kRetriesExhausted), 1u);
+  EXPECT_EQ(s.dropped_for(DropReason::kRejected), 1u);
+  EXPECT_EQ(s.rejected_with(400), 1u);
+  EXPECT_EQ(shared_.finished.load(), 3u);
+  EXPECT_EQ(reports_,
+            (std::vector<std::string>{"ext_a delivered", "ext_b dropped retries_exhausted",
+                                      "ext_c dropped rejected"}));
+}
+
+TEST_F(AccountingTest, RefusedKeyAndRedirectAreLoggedOnceOtherRejectionsPerRecord) {
+  for (int i = 0; i < 3; ++i) accounting_.rejected(RecordEnd{a_, 1, 401}, 401, std::nullopt);
+  for (int i = 0; i < 3; ++i) accounting_.rejected(RecordEnd{a_, 1, 301}, 301, std::nullopt);
+  IngestPosture posture;
+  posture.reason = "model_required";
+  accounting_.rejected(RecordEnd{b_, 1, 422}, 422, posture);
+  accounting_.rejected(RecordEnd{c_, 1, 422}, 422, posture);
+  EXPECT_EQ(logged("rejected the API key (HTTP 401)"), 1u);
+  EXPECT_EQ(logged("(a redirect)"), 1u);
+  EXPECT_EQ(logged("with HTTP 422: model_required"), 2u);
+  EXPECT_EQ(stats().rejected_with(401), 3u);
+}
+
+TEST_F(AccountingTest, TlsFailureIsLoggedWhenItStartsOrChangesAndWhenItEnds) {
+  HttpResult tls;
+  tls.error = TransportError::kTls;
+  tls.error_text = "certificate verify failed";
+  for (int i = 0; i < 3; ++i) accounting_.transport_state(tls);
+  tls.error_text = "host name mismatch";
+  accounting_.transport_state(tls);
+  HttpResult answered;
+  answered.http_status = 200;
+  accounting_.transport_state(answered);
+  accounting_.transport_state(answered);
+  EXPECT_EQ(logged("TLS connection to the ingest API failed"), 2u);
+  EXPECT_EQ(logged("works again"), 1u);
+}
+
+TEST_F(AccountingTest, ThrowingCallbacksAreCounted) {
+  options_.on_result = [](const DeliveryReport&) { throw std::runtime_error("user bug"); };
+  options_.on_pause = [](const PauseEvent&) { throw 42; };
+  accounting_.delivered(RecordEnd{a_, 1, 200}, std::nullopt);
+  accounting_.paused("plan_limit_reached", 10s, false);
+  accounting_.resumed("plan_limit_reached");
+  EXPECT_EQ(stats().callback_errors, 3u);
+  EXPECT_EQ(stats().delivered, 1u);
+}
+
+TEST_F(AccountingTest, RecordSideDropsAreLoggedAtMostOnceASecond) {
+  shared_.count_drop(DropReason::kQueueFull);
+  accounting_.log_record_side_drops(t0_);
+  shared_.count_drop(DropReason::kQueueFull);
+  accounting_.log_record_side_drops(t0_ + 999ms);  // within the second: not logged
+  EXPECT_EQ(logged("record() dropped so far"), 1u);
+  accounting_.log_record_side_drops(t0_ + 1s);
+  EXPECT_EQ(logged("queue_full=2"), 1u);
+  accounting_.log_record_side_drops(t0_ + 5s);  // nothing new: nothing logged
+  EXPECT_EQ(logged("record() dropped so far"), 2u);
+}
+
+}  // namespace
+}  // namespace opsmeter::detail

@@ -1,0 +1,82 @@
+// The delivery gate alone, with invented times: throttle windows start, extend and never
+// shrink; a pause closes the gate, its end lets one probe through, a delivery reopens it; every
+// change publishes a new snapshot and leaves the old one as it was.
+#include "delivery/gate.hpp"
+
+#include <gtest/gtest.h>
+
+namespace opsmeter::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+class GateTest : public ::testing::Test {
+ protected:
+  const TimePoint t0_ = TimePoint(1000s);
+  std::atomic<std::int64_t> paused_until_ns_{0};
+  DeliveryGate gate_{4, paused_until_ns_};
+};
+
+TEST_F(GateTest, OpenUntilTheInFlightLimit) {
+  EXPECT_TRUE(gate_.may_send(t0_, 0));
+  EXPECT_TRUE(gate_.may_send(t0_, 3));
+  EXPECT_FALSE(gate_.may_send(t0_, 4));
+  EXPECT_EQ(gate_.next_change(t0_, t0_ + 1s), t0_ + 1s);
+  const auto status = gate_.status();
+  EXPECT_FALSE(status->paused);
+  EXPECT_EQ(status->throttled_until, TimePoint{});
+}
+
+TEST_F(GateTest, ThrottleWindowStartsExtendsAndNeverShrinks) {
+  EXPECT_TRUE(gate_.throttle(t0_ + 2s, t0_));  // a new window
+  EXPECT_FALSE(gate_.may_send(t0_ + 1999ms, 0));
+  EXPECT_EQ(gate_.next_change(t0_, t0_ + 10s), t0_ + 2s);
+  EXPECT_FALSE(gate_.throttle(t0_ + 3s, t0_ + 1s));  // extends the open window: no new start
+  EXPECT_EQ(gate_.throttled_until(), t0_ + 3s);
+  EXPECT_FALSE(gate_.throttle(t0_ + 2500ms, t0_ + 1s));  // earlier: ignored
+  EXPECT_EQ(gate_.throttled_until(), t0_ + 3s);
+  EXPECT_TRUE(gate_.may_send(t0_ + 3s, 0));
+  EXPECT_TRUE(gate_.throttle(t0_ + 5s, t0_ + 4s));  // the old window had ended: a new one
+  EXPECT_EQ(gate_.status()->throttled_until, t0_ + 5s);
+}
+
+TEST_F(GateTest, PauseThenOneProbeThenResume) {
+  EXPECT_FALSE(gate_.pause(t0_ + 10s, "plan_limit_reached"));  // was not paused
+  EXPECT_EQ(paused_until_ns_.load(), to_ns(t0_ + 10s));        // record() sees the pause
+  EXPECT_TRUE(gate_.paused());
+  EXPECT_FALSE(gate_.may_send(t0_ + 5s, 0));
+  EXPECT_EQ(gate_.next_change(t0_, t0_ + 60s), t0_ + 10s);
+
+  gate_.advance(t0_ + 9999ms);
+  EXPECT_TRUE(gate_.paused());
+  gate_.advance(t0_ + 10s);
+  EXPECT_FALSE(gate_.paused());
+  EXPECT_EQ(gate_.send_limit(), 1u);  // probing: one request decides
+  EXPECT_TRUE(gate_.may_send(t0_ + 10s, 0));
+  EXPECT_FALSE(gate_.may_send(t0_ + 10s, 1));
+  EXPECT_TRUE(gate_.status()->paused);  // still paused for status() until the probe succeeds
+
+  EXPECT_TRUE(gate_.pause(t0_ + 20s, "plan_limit_reached"));  // the probe got another 402
+  gate_.advance(t0_ + 20s);
+  std::string ended;
+  EXPECT_TRUE(gate_.delivered(ended));
+  EXPECT_EQ(ended, "plan_limit_reached");
+  EXPECT_EQ(gate_.send_limit(), 4u);
+  EXPECT_FALSE(gate_.status()->paused);
+  EXPECT_EQ(gate_.status()->pause_reason, "");
+  EXPECT_FALSE(gate_.delivered(ended));  // nothing left to end
+}
+
+TEST_F(GateTest, SnapshotsAreImmutable) {
+  const std::shared_ptr<const GateStatus> before = gate_.status();
+  gate_.pause(t0_ + 10s, "plan_limit_reached");
+  const std::shared_ptr<const GateStatus> during = gate_.status();
+  EXPECT_FALSE(before->paused);
+  EXPECT_TRUE(during->paused);
+  EXPECT_EQ(during->pause_reason, "plan_limit_reached");
+  EXPECT_EQ(during->paused_until, t0_ + 10s);
+  EXPECT_NE(before.get(), during.get());
+}
+
+}  // namespace
+}  // namespace opsmeter::detail

@@ -1,110 +1,17 @@
 // The real client (worker, libcurl, policy) against the mock ingest server over loopback.
 // Every row of the delivery policy table is exercised here; assertions are on what the server
 // actually received and on the client's stats. Waits are on conditions with deadlines.
-#include "opsmeter/client.hpp"
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <ctime>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
+#include "client_fixture.hpp"
 #include "opsmeter/ids.hpp"
 #include "opsmeter/serialize.hpp"
-#include "opsmeter/testing/mock_ingest_server.hpp"
-#include "opsmeter/testing/support.hpp"
-#include "test_client.hpp"
 
-namespace opsmeter {
+namespace opsmeter::test {
 namespace {
-
-using namespace std::chrono_literals;
-using testing::Fault;
-using testing::MockIngestServer;
-using Clock = std::chrono::steady_clock;
-
-constexpr auto kGenerous = 10s;  // upper bound for conditions that normally hold in milliseconds
-
-// Grace allowed past a shutdown deadline. Sanitizer builds run the final accounting loop
-// (10,000 records with callbacks) 5-15x slower, so they get more.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr auto kShutdownGrace = 1000ms;
-#else
-constexpr auto kShutdownGrace = 250ms;
-#endif
-
-LlmCallRecord make_record() { return testing::sample_record(); }
-LlmCallRecord make_record(std::string id) { return testing::sample_record(std::move(id)); }
-
-void expect_identity(const Stats& s) {
-  EXPECT_EQ(s.recorded, s.delivered + s.dropped + s.pending())
-      << "recorded=" << s.recorded << " delivered=" << s.delivered << " dropped=" << s.dropped
-      << " pending=" << s.pending();
-}
-
-// Waits until `predicate` holds or the deadline passes; returns its last value.
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = kGenerous) {
-  const auto deadline = Clock::now() + timeout;
-  while (!predicate()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(2ms);  // polling interval of a condition wait, not a timing
-  }
-  return true;
-}
-
-// Options for a client whose server is down; logs are discarded.
-Options dead_server_options() {
-  Options o;
-  o.api_key = "k";
-  o.base_url = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());
-  o.on_log = [](LogLevel, std::string_view) {};
-  return o;
-}
-
-class ClientIntegration : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_TRUE(server_.start()) << server_.last_error(); }
-  void TearDown() override { server_.stop(); }
-
-  Options options() {
-    Options o;
-    o.api_key = "test-key";
-    o.base_url = server_.base_url() + "/";  // trailing slash is stripped
-    o.retry_base_delay = 5ms;
-    o.retry_max_delay = 20ms;
-    // Sanitizer builds on a loaded 2-core machine can take longer than 600 ms to answer; a
-    // spurious timeout would add a retry and change the exact request counts asserted here.
-    // Tests about timeouts set their own.
-    o.timeout = 5s;
-    o.log_level = LogLevel::kDebug;
-    o.on_log = [this](LogLevel, std::string_view line) {
-      std::lock_guard<std::mutex> lock(log_mu_);
-      logs_.emplace_back(line);
-    };
-    return o;
-  }
-
-  std::size_t log_count(std::string_view needle) {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    std::size_t n = 0;
-    for (const auto& line : logs_) n += line.find(needle) != std::string::npos;
-    return n;
-  }
-
-  std::vector<std::string> ids_received() {
-    std::vector<std::string> ids;
-    for (const auto& r : server_.requests()) ids.push_back(r.external_request_id);
-    return ids;
-  }
-
-  MockIngestServer server_;
-  std::mutex log_mu_;
-  std::vector<std::string> logs_;
-};
 
 TEST_F(ClientIntegration, DeliversRecordsExactlyAsSerialized) {
   Client client = test::make_client(options());
@@ -400,29 +307,6 @@ TEST_F(ClientIntegration, GarbageSuccessBodyCountsAsDelivered) {
   expect_identity(s);
 }
 
-TEST_F(ClientIntegration, ShutdownReturnsByDeadlineAgainstNeverAnsweringServer) {
-  server_.set_fault_fraction(Fault::never_answer(), 1.0);
-  Options o = options();
-  o.timeout = 800ms;
-  Client client = test::make_client(o);
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(client.record(make_record()).queued());
-  ASSERT_TRUE(server_.wait_for_requests(1, kGenerous));
-  const auto start = Clock::now();
-  EXPECT_EQ(client.shutdown(500ms), FlushResult::kTimedOut);
-  const auto took = Clock::now() - start;
-  // The deadline plus a grace for joining the worker; the benchmark reports the exact figure.
-  EXPECT_LT(took, 500ms + kShutdownGrace)
-      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
-  const Stats s = client.stats();
-  EXPECT_EQ(s.recorded, 50u);
-  EXPECT_EQ(s.pending(), 0u);
-  EXPECT_EQ(s.dropped_for(DropReason::kShutdown), 50u);
-  expect_identity(s);
-  const RecordResult after = client.record(make_record());
-  EXPECT_EQ(after.reason, DropReason::kShutdown);
-  EXPECT_EQ(client.shutdown(500ms), FlushResult::kTimedOut);  // idempotent, returns at once
-}
-
 TEST_F(ClientIntegration, CallbackExceptionsAreCaughtAndCounted) {
   Options o = options();
   o.on_result = [](const DeliveryReport&) { throw std::runtime_error("user bug"); };
@@ -456,103 +340,5 @@ TEST_F(ClientIntegration, ResultCallbackSeesEveryRecordWithPosture) {
   EXPECT_EQ(client.status().posture->budget_warning, true);
 }
 
-TEST(ClientOptions, MissingKeyGivesDisabledClientThatSaysWhy) {
-  Options o;
-  o.base_url = "http://127.0.0.1:1";
-  std::vector<std::string> logs;
-  o.on_log = [&](LogLevel, std::string_view line) { logs.emplace_back(line); };
-  Client client = test::make_client(o);
-  const RecordResult r = client.record(make_record());
-  EXPECT_EQ(r.outcome, RecordResult::Outcome::kDropped);
-  EXPECT_EQ(r.reason, DropReason::kDisabled);
-  const ClientStatus st = client.status();
-  EXPECT_FALSE(st.enabled);
-  EXPECT_EQ(st.disabled_reason, "api_key is missing");
-  ASSERT_EQ(logs.size(), 1u);
-  EXPECT_NE(logs[0].find("api_key is missing"), std::string::npos);
-  const Stats s = client.stats();
-  EXPECT_EQ(s.recorded, 1u);
-  EXPECT_EQ(s.dropped_for(DropReason::kDisabled), 1u);
-  expect_identity(s);
-  EXPECT_EQ(client.flush(10ms), FlushResult::kFlushed);
-}
-
-TEST(ClientOptions, MalformedBaseUrlDisables) {
-  Options o;
-  o.api_key = "k";
-  o.base_url = "ftp://example";
-  o.on_log = [](LogLevel, std::string_view) {};
-  Client client = test::make_client(o);
-  EXPECT_FALSE(client.status().enabled);
-  EXPECT_EQ(client.status().disabled_reason, "base_url must start with http:// or https://");
-}
-
-TEST(ClientOptions, InvalidRecordIsTypedAndCounted) {
-  Options o = dead_server_options();
-  Client client = test::make_client(o);
-  LlmCallRecord bad = make_record();
-  bad.model.clear();
-  const RecordResult r = client.record(std::move(bad));
-  EXPECT_EQ(r.outcome, RecordResult::Outcome::kInvalid);
-  EXPECT_EQ(r.validation.code, ValidationCode::kMissingField);
-  EXPECT_EQ(r.validation.field, "model");
-  EXPECT_EQ(client.stats().dropped_for(DropReason::kInvalid), 1u);
-}
-
-TEST(ClientOptions, MovedFromClientIsInert) {
-  Options o = dead_server_options();
-  Client a = test::make_client(o);
-  Client b(std::move(a));
-  EXPECT_EQ(a.record(make_record()).reason,
-            DropReason::kDisabled);  // NOLINT(bugprone-use-after-move)
-  EXPECT_TRUE(b.status().enabled);
-}
-
-TEST(ClientDeadServer, DestructorWith10000QueuedReturnsWithinShutdownTimeout) {
-  Options o = dead_server_options();
-  o.shutdown_timeout = 500ms;
-  std::atomic<std::uint64_t> ended{0};
-  o.on_result = [&](const DeliveryReport&) { ended.fetch_add(1); };
-  const auto shutdown_timeout = o.shutdown_timeout;
-  auto client = std::make_unique<Client>(test::make_client(o));
-  std::uint64_t queued = 0;
-  for (int i = 0; i < 10000; ++i) queued += client->record(make_record()).queued();
-  EXPECT_GE(queued, 9000u);  // the worker may already hold a few outside the queue
-  const auto start = Clock::now();
-  client.reset();
-  EXPECT_LT(Clock::now() - start, shutdown_timeout + kShutdownGrace);
-  EXPECT_EQ(ended.load(), queued);  // every queued record reached an end and was reported
-}
-
-TEST(ClientDeadServer, MillionRecordsFromFourThreadsAreAllAccountedFor) {
-  Options o = dead_server_options();
-  Client client = test::make_client(o);
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 250000;
-  std::atomic<std::uint64_t> queued{0}, full{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      LlmCallRecord prototype = make_record("ext_fixed_prototype_id");
-      for (int i = 0; i < kPerThread; ++i) {
-        const RecordResult r = client.record(prototype);  // copy: the caller keeps its record
-        if (r.queued()) {
-          queued.fetch_add(1, std::memory_order_relaxed);
-        } else if (r.reason == DropReason::kQueueFull) {
-          full.fetch_add(1, std::memory_order_relaxed);
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  client.shutdown(1s);
-  const Stats s = client.stats();
-  EXPECT_EQ(s.recorded, 1000000u);
-  EXPECT_EQ(queued.load() + full.load(), 1000000u);
-  EXPECT_EQ(s.dropped_for(DropReason::kQueueFull), full.load());
-  EXPECT_EQ(s.pending(), 0u);
-  expect_identity(s);
-}
-
 }  // namespace
-}  // namespace opsmeter
+}  // namespace opsmeter::test

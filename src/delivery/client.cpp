@@ -13,12 +13,11 @@
 #include "delivery/dispatcher.hpp"
 #include "delivery/gate.hpp"
 #include "delivery/options.hpp"
-#include "delivery/record_sink.hpp"
 #include "delivery/shared_state.hpp"
 #include "instrument/call_scope_access.hpp"
+#include "instrument/record_sink.hpp"
 #include "opsmeter/call_scope.hpp"
 #include "opsmeter/version.hpp"
-#include "transport/curl_library.hpp"
 #include "transport/curl_transport.hpp"
 
 namespace opsmeter {
@@ -75,7 +74,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
       settings.ca_path = config_.options.ca_path;
       settings.proxy = config_.proxy;
       settings.no_proxy = config_.no_proxy;
-      transport_ = detail::make_curl_transport(settings, disabled_reason_, detail::CurlLibrary::real());
+      transport_ = detail::make_curl_transport(settings, disabled_reason_);
     }
     if (!disabled_reason_.empty()) {
       logger_.log(LogLevel::kError, "telemetry disabled: " + disabled_reason_);

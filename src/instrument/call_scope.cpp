@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <exception>
 
-#include "delivery/record_sink.hpp"
 #include "instrument/call_scope_access.hpp"
+#include "instrument/record_sink.hpp"
 #include "opsmeter/ids.hpp"
 #include "opsmeter/validation.hpp"
 

@@ -337,8 +337,9 @@ CurlLibrary& CurlLibrary::real() noexcept {
 }
 
 std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error,
-                                               CurlLibrary& curl) {
-  auto transport = std::make_unique<CurlTransport>(settings, curl, error);
+                                               CurlLibrary* curl) {
+  auto transport =
+      std::make_unique<CurlTransport>(settings, curl ? *curl : CurlLibrary::real(), error);
   if (!error.empty()) return nullptr;
   return transport;
 }

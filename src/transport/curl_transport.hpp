@@ -29,9 +29,9 @@ std::string ensure_curl_global_init() noexcept;
 class CurlLibrary;
 
 // nullptr plus a reason in `error` if curl could not be set up. May throw std::bad_alloc.
-// `curl` is the seam every libcurl call goes through (curl_library.hpp); CurlLibrary::real()
-// outside tests. It must outlive the transport.
+// `curl` is the seam every libcurl call goes through (curl_library.hpp): null for libcurl
+// itself, a test's CurlLibrary otherwise, which must outlive the transport.
 std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error,
-                                               CurlLibrary& curl);
+                                               CurlLibrary* curl = nullptr);
 
 }  // namespace opsmeter::detail

@@ -96,7 +96,7 @@ class CurlTransportTest : public ::testing::Test {
   }
 
   std::unique_ptr<Transport> make(const CurlSettings& s, std::string& error) {
-    return make_curl_transport(s, error, curl_);
+    return make_curl_transport(s, error, &curl_);
   }
 
   // Runs the transport until `count` results are in or 10 s pass.

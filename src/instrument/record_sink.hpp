@@ -1,5 +1,6 @@
-// What a CallScope hands its finished record to. The client implements it; the public headers
-// name only this interface, so they never show the client's internals.
+// What a CallScope hands its finished record to. The client implements it, so instrument/ never
+// includes delivery/, and the public headers name only this interface, never the client's
+// internals.
 #pragma once
 
 #include "opsmeter/client.hpp"

@@ -82,9 +82,7 @@ class ScriptedCurl final : public CurlLibrary {
 };
 
 class CurlTransportTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_EQ(ensure_curl_global_init(), ""); }
-
+ public:
   CurlSettings settings(const std::string& base_url, std::size_t max_in_flight = 2) {
     CurlSettings s;
     s.url = base_url + "/v1/ingest/llm-request";
@@ -94,6 +92,9 @@ class CurlTransportTest : public ::testing::Test {
     s.max_in_flight = max_in_flight;
     return s;
   }
+
+ protected:
+  void SetUp() override { ASSERT_EQ(ensure_curl_global_init(), ""); }
 
   std::unique_ptr<Transport> make(const CurlSettings& s, std::string& error) {
     return make_curl_transport(s, error, &curl_);
@@ -130,37 +131,36 @@ class CurlTransportTest : public ::testing::Test {
   const std::string body_ = valid_body();
 };
 
+// The transport cannot be made: it says why, and releases what it had acquired.
+std::string setup_error(CurlTransportTest& test, ScriptedCurl& curl, std::size_t max_in_flight = 2) {
+  std::string error;
+  EXPECT_EQ(make_curl_transport(test.settings("http://127.0.0.1:1", max_in_flight), error, &curl), nullptr);
+  return error;
+}
+
 TEST_F(CurlTransportTest, EasyHandleThatCannotBeMadeIsReported) {
   curl_.fail_easy_init_at = 2;
-  std::string error;
-  EXPECT_EQ(make(settings("http://127.0.0.1:1", 3), error), nullptr);
-  EXPECT_EQ(error, "curl_easy_init failed");
+  EXPECT_EQ(setup_error(*this, curl_, 3), "curl_easy_init failed");
   expect_released();
 }
 
 TEST_F(CurlTransportTest, OptionThatCannotBeSetIsReportedWithLibcurlsReason) {
   curl_.fail_option = CURLOPT_TIMEOUT_MS;
-  std::string error;
-  EXPECT_EQ(make(settings("http://127.0.0.1:1"), error), nullptr);
-  EXPECT_EQ(error, std::string("could not configure libcurl: ") +
-                       curl_easy_strerror(CURLE_UNKNOWN_OPTION));
+  EXPECT_EQ(setup_error(*this, curl_),
+            std::string("could not configure libcurl: ") + curl_easy_strerror(CURLE_UNKNOWN_OPTION));
   expect_released();
 }
 
 TEST_F(CurlTransportTest, MultiHandleOptionFailureIsReported) {
   curl_.fail_multi_setopt = true;
-  std::string error;
-  EXPECT_EQ(make(settings("http://127.0.0.1:1"), error), nullptr);
-  EXPECT_EQ(error, "could not set up the curl multi handle");
-  EXPECT_EQ(curl_.multi_cleanups, 1);
+  EXPECT_EQ(setup_error(*this, curl_), "could not set up the curl multi handle");
+  expect_released();
 }
 
 TEST_F(CurlTransportTest, HeaderListFailureIsReported) {
   curl_.fail_headers = true;
-  std::string error;
-  EXPECT_EQ(make(settings("http://127.0.0.1:1"), error), nullptr);
-  EXPECT_EQ(error, "could not build request headers");
-  EXPECT_EQ(curl_.multi_cleanups, 1);
+  EXPECT_EQ(setup_error(*this, curl_), "could not build request headers");
+  expect_released();
 }
 
 TEST_F(CurlTransportTest, TransferThatFailsToStartLeavesItsSlotFree) {

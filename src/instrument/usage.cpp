@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "base/saturate.hpp"
+
 namespace opsmeter {
 namespace {
 
@@ -165,7 +167,8 @@ void read_openai_chat_usage(const json& usage, Usage& u) {
 void read_anthropic_input(const json& usage, Usage& u) {
   u.cache_creation_input_tokens = count(usage, "cache_creation_input_tokens");
   u.cached_input_tokens = count(usage, "cache_read_input_tokens");
-  u.input_tokens = count(usage, "input_tokens") + u.cache_creation_input_tokens + u.cached_input_tokens;
+  u.input_tokens = detail::add_saturated(
+      count(usage, "input_tokens"), detail::add_saturated(u.cache_creation_input_tokens, u.cached_input_tokens));
 }
 
 template <typename Reader>
@@ -217,7 +220,7 @@ ProviderResponse extract_gemini(std::string_view body) noexcept {
       extract(body, "usageMetadata", [](const json& doc, const json& usage, ProviderResponse& o) {
         o.usage.input_tokens = count(usage, "promptTokenCount");
         o.usage.reasoning_tokens = count(usage, "thoughtsTokenCount");
-        o.usage.output_tokens = count(usage, "candidatesTokenCount") + o.usage.reasoning_tokens;
+        o.usage.output_tokens = detail::add_saturated(count(usage, "candidatesTokenCount"), o.usage.reasoning_tokens);
         o.usage.total_tokens = optional_count(usage, "totalTokenCount");
         o.usage.cached_input_tokens = count(usage, "cachedContentTokenCount");
         o.model = text(doc, "modelVersion");
@@ -286,6 +289,7 @@ class StreamUsage::Impl {
       read_anthropic_input(usage, out_.usage);
       out_.usage.output_tokens = count(usage, "output_tokens");
       out_.has_usage = true;
+      out_.error.clear();
     } else if (type == "message_delta") {
       const json& usage = member(event, "usage");
       if (!usage.is_object()) return;
@@ -293,6 +297,7 @@ class StreamUsage::Impl {
       out_.usage.output_tokens = count(usage, "output_tokens");
       if (usage.contains("input_tokens")) read_anthropic_input(usage, out_.usage);
       out_.has_usage = true;
+      out_.error.clear();
     }
   }
 

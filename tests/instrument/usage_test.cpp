@@ -2,6 +2,8 @@
 // streams, missing usage, `usage: null` and malformed JSON.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "opsmeter/usage.hpp"
 
 namespace opsmeter {
@@ -106,6 +108,28 @@ const char* kOpenAiStream =
     "\"choices\":[],\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,\"total_tokens\":29,"
     "\"prompt_tokens_details\":{\"cached_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n\n"
     "data: [DONE]\n\n";
+
+// Counts near INT64_MAX from a hostile body add up without signed overflow (UBSan would
+// abort): the sums saturate.
+TEST(HugeCounts, SumsSaturate) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  const ProviderResponse a = extract_anthropic(
+      R"({"usage":{"input_tokens":9223372036854775807,"cache_read_input_tokens":9223372036854775807,)"
+      R"("cache_creation_input_tokens":5,"output_tokens":1}})");
+  ASSERT_TRUE(a.has_usage);
+  EXPECT_EQ(a.usage.input_tokens, kMax);
+  const ProviderResponse g = extract_gemini(
+      R"({"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":9223372036854775807,)"
+      R"("thoughtsTokenCount":9223372036854775807}})");
+  ASSERT_TRUE(g.has_usage);
+  EXPECT_EQ(g.usage.output_tokens, kMax);
+  StreamUsage stream(StreamFormat::kAnthropicMessages);
+  stream.feed("data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":9223372036854775807,"
+              "\"cache_read_input_tokens\":9223372036854775807}}}\n");
+  EXPECT_EQ(stream.result().usage.input_tokens, kMax);
+  EXPECT_TRUE(stream.result().has_usage);
+  EXPECT_EQ(stream.result().error, "");  // usage arrived: no "no usage in stream yet"
+}
 
 TEST(Streaming, OpenAiFinalUsageChunkInAnySplit) {
   const std::string stream = kOpenAiStream;

@@ -265,7 +265,7 @@ class OPSMETER_API Client {
   friend struct detail::ClientAccess;
   OPSMETER_LOCAL Client(Options options, const detail::InternalOptions& internal) noexcept;
 
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with the worker thread
 };
 
 }  // namespace opsmeter

@@ -40,7 +40,7 @@ enum class ValidationCode {
   kTokenOverflow,       // input + output does not fit in int64 and no total was given
   kInvalidEnum,         // status, dataMode, environment or tokenSource is out of range
   kFieldTooLong,        // a string is longer than its cap
-  kInvalidMetadataKey,  // empty, too long, duplicated, or a reserved metadata key
+  kInvalidMetadataKey,  // empty, too long, not valid UTF-8, duplicated, or a reserved key
   kTooManyMetadataEntries,
 };
 

@@ -3,10 +3,15 @@
 
 #include <cstdio>
 
+#include "base/text.hpp"
+#include "opsmeter/validation.hpp"
+
 namespace opsmeter::detail {
 namespace {
 
 constexpr Millis kDropLogInterval{1000};
+constexpr Millis kRepeatLogInterval{60000};
+constexpr std::size_t kMaxRejectionKinds = 64;  // distinct (status, reason) pairs remembered
 
 std::string seconds_text(Millis ms) {
   char buffer[32];
@@ -51,7 +56,8 @@ void Accounting::report(const RecordEnd& end, bool delivered, DropReason reason,
   call(options_.on_result, report);
 }
 
-void Accounting::rejected(const RecordEnd& end, int status, const std::optional<IngestPosture>& posture) {
+void Accounting::rejected(const RecordEnd& end, int status, const std::optional<IngestPosture>& posture,
+                          TimePoint now) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++rejected_by_status_[status];
@@ -70,9 +76,20 @@ void Accounting::rejected(const RecordEnd& end, int status, const std::optional<
                 "ingest rejected the API key (HTTP " + std::to_string(status) +
                     "); records are being dropped. Check OPSMETER_API_KEY / Options::api_key.");
   } else if (logger_.enabled(LogLevel::kWarn)) {
-    logger_.log(LogLevel::kWarn, "ingest rejected record " + end.external_request_id + " with HTTP " +
-                                     std::to_string(status) + ": " +
-                                     (posture ? posture->reason : std::string()));
+    const std::string reason = log_safe(posture ? posture->reason : std::string());
+    if (rejection_logs_.size() >= kMaxRejectionKinds) rejection_logs_.clear();
+    Repeats& repeats = rejection_logs_[{status, reason}];
+    if (now < repeats.quiet_until) {
+      ++repeats.left_out;
+    } else {
+      std::string line = "ingest rejected record " + log_safe(end.external_request_id) + " with HTTP " +
+                         std::to_string(status) + ": " + reason;
+      if (repeats.left_out > 0) {
+        line += " (" + std::to_string(repeats.left_out) + " more like it in the last minute not logged)";
+      }
+      logger_.log(LogLevel::kWarn, line);
+      repeats = Repeats{now + kRepeatLogInterval, 0};
+    }
   }
   dropped(end, DropReason::kRejected, posture);
 }
@@ -93,10 +110,10 @@ void Accounting::throttled(TimePoint now, TimePoint until, bool window_started) 
 
 void Accounting::paused(const std::string& reason, Millis window, bool already_paused) {
   if (already_paused) {
-    logger_.log(LogLevel::kInfo, "Telemetry still paused (" + reason + ") after the probe");
+    logger_.log(LogLevel::kInfo, "Telemetry still paused (" + log_safe(reason) + ") after the probe");
     return;
   }
-  logger_.log(LogLevel::kWarn, "Telemetry paused (" + reason + ") for " + seconds_text(window) +
+  logger_.log(LogLevel::kWarn, "Telemetry paused (" + log_safe(reason) + ") for " + seconds_text(window) +
                                    "s; provider calls continue");
   call(options_.on_pause, PauseEvent{true, reason, window});
 }
@@ -116,6 +133,12 @@ void Accounting::user_id_hashed_as_pii() {
 
 void Accounting::dry_run(const std::string& body) {
   if (logger_.enabled(LogLevel::kInfo)) logger_.log(LogLevel::kInfo, "dry run, not sent: " + body);
+}
+
+void Accounting::abandoned_lookups(int count) {
+  logger_.log(LogLevel::kWarn, "shutdown abandoned a name lookup that had not finished (" +
+                                   std::to_string(count) +
+                                   " transfer(s)); its resolver thread ends on its own");
 }
 
 // A TLS failure repeats for every record until someone fixes the certificate or the trust
@@ -148,6 +171,13 @@ void Accounting::set_posture(const std::optional<IngestPosture>& posture) {
 }
 
 void Accounting::log_record_side_drops(TimePoint now) {
+  if (!names_cut_logged_ && shared_.names_cut.load(std::memory_order_relaxed) > 0) {
+    names_cut_logged_ = true;
+    logger_.log(LogLevel::kWarn, "record() cut a provider or model name longer than the contract's cap (" +
+                                     std::to_string(limits::kMaxProviderBytes) + " / " +
+                                     std::to_string(limits::kMaxModelBytes) +
+                                     " bytes) to fit; the record was kept");
+  }
   if (now < next_drop_log_ || !logger_.enabled(LogLevel::kWarn)) return;
   const auto count = [this](DropReason r) {
     return shared_.dropped[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
@@ -34,8 +35,10 @@ class Accounting {
   void delivered(const RecordEnd& end, const std::optional<IngestPosture>& posture);
   void dropped(const RecordEnd& end, DropReason reason,
                const std::optional<IngestPosture>& posture = std::nullopt);
-  // A permanent rejection: counted by status and logged (a redirect and a refused key once).
-  void rejected(const RecordEnd& end, int http_status, const std::optional<IngestPosture>& posture);
+  // A permanent rejection: counted by status and logged: a redirect and a refused key once,
+  // others once a minute per (status, reason) with the count of lines left out.
+  void rejected(const RecordEnd& end, int http_status, const std::optional<IngestPosture>& posture,
+                TimePoint now);
 
   void sent(std::uint64_t requests, std::uint64_t bytes) noexcept;
   void retried() noexcept;
@@ -44,11 +47,14 @@ class Accounting {
   void resumed(const std::string& reason);
   void user_id_hashed_as_pii();
   void dry_run(const std::string& body);
+  // Shutdown aborted transfers whose name lookup had not finished.
+  void abandoned_lookups(int count);
   // Logs a TLS failure when it starts or its reason changes, and once when TLS works again.
   void transport_state(const HttpResult& result);
   void set_last_error(std::string text) noexcept;
   void set_posture(const std::optional<IngestPosture>& posture);
-  // record() does no I/O, so its drops are logged here: at most one line a second.
+  // record() does no I/O, so its drops are logged here, at most one line a second, and the
+  // first name it cut to its cap, once.
   void log_record_side_drops(TimePoint now);
   void publish_pending(std::size_t in_flight, std::size_t retry_waiting) noexcept;
 
@@ -69,9 +75,15 @@ class Accounting {
   bool auth_error_logged_ = false;
   bool redirect_logged_ = false;
   bool pii_warning_logged_ = false;
+  bool names_cut_logged_ = false;
   std::string tls_error_logged_;  // the TLS failure last logged; empty when TLS works
   std::uint64_t record_side_drops_logged_ = 0;
   TimePoint next_drop_log_{};
+  struct Repeats {
+    TimePoint quiet_until{};
+    std::uint64_t left_out = 0;
+  };
+  std::map<std::pair<int, std::string>, Repeats> rejection_logs_;  // by (status, reason)
 
   mutable std::mutex mu_;  // guards the members below
   std::map<int, std::uint64_t> rejected_by_status_;

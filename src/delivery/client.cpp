@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/log.hpp"
+#include "base/text.hpp"
 #include "delivery/accounting.hpp"
 #include "delivery/client_access.hpp"
 #include "delivery/dispatcher.hpp"
@@ -47,7 +48,10 @@ std::string_view to_string(FlushResult result) noexcept {
 }
 
 // Hidden even in a shared build: nothing outside the library names it.
-class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
+// Shared between the Client and its worker thread, so that a callback may destroy the Client:
+// the worker then finishes on its own and the last of the two releases the Impl.
+class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
+                                          public std::enable_shared_from_this<Client::Impl> {
   // An idle worker looks at the queue at least this often; record() wakes it sooner only when
   // this many records wait, so the caller's path makes no system call in the common case.
   static constexpr Millis kIdleWait{20};
@@ -83,16 +87,27 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
     }
     logger_.log(LogLevel::kInfo, detail::describe_delivery(config_));
     dispatcher_.emplace(config_, shared_, *transport_, gate_, accounting_, [] { return Clock::now(); });
-    worker_ = std::thread([this] { run_worker(); });
+  }
+
+  // Starts the worker, which holds the Impl alive until it returns. May throw (no thread).
+  void start() {
+    if (!dispatcher_) return;
+    worker_ = std::thread([self = shared_from_this()] { self->run_worker(); });
   }
 
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
   ~Impl() {
-    shutdown(config_.options.shutdown_timeout);
-    // No record() can run now (the owner is being destroyed), so a record that raced with
-    // shutdown() and landed after its final drain is accounted for here.
+    // On the worker thread only when a callback destroyed the Client: the worker has left its
+    // loop and is returning, and nothing can join it.
+    if (on_worker()) {
+      worker_.detach();
+    } else {
+      shutdown(config_.options.shutdown_timeout);
+    }
+    // No record() can run now (the owner is gone), so a record that raced with shutdown() and
+    // landed after its final drain is accounted for here.
     if (dispatcher_) dispatcher_->stop();
   }
 
@@ -101,16 +116,38 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
     return hand_off(std::move(record));
   }
 
-  FlushResult flush(Millis timeout) noexcept { return flush_until(Clock::now() + timeout); }
+  // From a callback (on the worker) it cannot wait for the worker that runs it: kTimedOut.
+  // What ~Client and move-assignment do: the worker may hold the Impl beyond the Client.
+  void close() noexcept { shutdown(config_.options.shutdown_timeout); }
+
+  FlushResult flush(Millis timeout) noexcept {
+    if (on_worker()) return FlushResult::kTimedOut;
+    return flush_until(Clock::now() + timeout);
+  }
 
   FlushResult shutdown(Millis timeout) noexcept {
+    if (on_worker()) {
+      // From a callback: stop taking records, and let the worker stop once the callback
+      // returns; it drops what is left as kShutdown. The owner's later shutdown() or the
+      // destructor joins it.
+      shared_.accepting.store(false, std::memory_order_seq_cst);
+      stop_requested_on_worker_ = true;
+      stop_.store(true, std::memory_order_release);
+      return FlushResult::kTimedOut;
+    }
     const TimePoint deadline = Clock::now() + timeout;
     std::lock_guard<std::mutex> lock(shutdown_mu_);
-    if (shut_down_) return shutdown_result_;
-    shut_down_ = true;
-    shared_.accepting.store(false, std::memory_order_seq_cst);
+    if (!shut_down_) {
+      shut_down_ = true;
+      shared_.accepting.store(false, std::memory_order_seq_cst);
+      if (worker_.joinable()) {
+        // A worker a callback already stopped will deliver nothing more: no flush to wait for.
+        shutdown_result_ = stop_.load(std::memory_order_acquire)
+                               ? (drained() ? FlushResult::kFlushed : FlushResult::kTimedOut)
+                               : flush_until(deadline);
+      }
+    }
     if (!worker_.joinable()) return shutdown_result_;
-    shutdown_result_ = flush_until(deadline);
     stop_.store(true, std::memory_order_release);
     transport_->wakeup();
     worker_.join();
@@ -119,6 +156,11 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
     dispatcher_->stop();
     notify_flushers();
     return shutdown_result_;
+  }
+
+  // Whether the calling thread is this client's worker (a callback is running).
+  bool on_worker() const noexcept {
+    return worker_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
   }
 
   Stats stats() const noexcept {
@@ -153,6 +195,9 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
  private:
   RecordResult hand_off(LlmCallRecord&& record) noexcept {
     if (!shared_.accepting.load(std::memory_order_seq_cst)) return drop(DropReason::kShutdown);
+    // An overlong name would make the whole call invalid and its spend invisible: cut it.
+    cut_to_cap(record.provider, limits::kMaxProviderBytes);
+    cut_to_cap(record.model, limits::kMaxModelBytes);
     const ValidationError error = validate(record);
     if (!error.ok()) {
       shared_.last_invalid.store(error.field.data(), std::memory_order_relaxed);
@@ -178,6 +223,12 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
       transport_->wakeup();
     }
     return RecordResult{};
+  }
+
+  void cut_to_cap(std::string& name, std::size_t cap) noexcept {
+    if (name.size() <= cap) return;
+    name.resize(detail::utf8_prefix(name, cap).size());  // shrinks: never allocates
+    shared_.names_cut.fetch_add(1, std::memory_order_relaxed);
   }
 
   RecordResult drop(DropReason reason) noexcept {
@@ -213,6 +264,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
     sigemptyset(&block);
     sigaddset(&block, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &block, nullptr);
+    worker_id_.store(std::this_thread::get_id(), std::memory_order_release);
 
     while (!stop_.load(std::memory_order_acquire)) {
       const TimePoint now = Clock::now();
@@ -234,6 +286,11 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
         shared_.worker_idle.store(false, std::memory_order_relaxed);
       }
     }
+    // Stopped by a callback: nobody may be joining yet, so the worker settles its records now.
+    if (stop_requested_on_worker_) {
+      dispatcher_->stop();
+      notify_flushers();
+    }
   }
 
   detail::Config config_;
@@ -245,7 +302,9 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink {
   std::unique_ptr<detail::Transport> transport_;
   std::optional<detail::Dispatcher> dispatcher_;
   std::thread worker_;
+  std::atomic<std::thread::id> worker_id_{};
   std::atomic<bool> stop_{false};
+  bool stop_requested_on_worker_ = false;  // worker thread only
 
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;
@@ -260,15 +319,25 @@ Client::Client(Options options) noexcept : Client(std::move(options), detail::In
 
 Client::Client(Options options, const detail::InternalOptions& internal) noexcept {
   try {
-    impl_ = std::make_unique<Impl>(std::move(options), internal);
+    impl_ = std::make_shared<Impl>(std::move(options), internal);
+    impl_->start();
   } catch (...) {
     impl_.reset();  // out of memory or no thread: a null impl behaves as a disabled client
   }
 }
 
-Client::~Client() = default;
+Client::~Client() {
+  if (impl_) impl_->close();
+}
+
 Client::Client(Client&& other) noexcept = default;
-Client& Client::operator=(Client&& other) noexcept = default;
+
+Client& Client::operator=(Client&& other) noexcept {
+  if (this == &other) return *this;
+  if (impl_) impl_->close();
+  impl_ = std::move(other.impl_);
+  return *this;
+}
 
 RecordResult Client::record(LlmCallRecord&& record) noexcept {
   if (!impl_) return detail::dropped_result(DropReason::kDisabled);

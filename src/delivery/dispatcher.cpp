@@ -140,7 +140,7 @@ void Dispatcher::apply(Pending& pending, const Decision& decision, int http_stat
       return;
     }
     case Action::kReject:
-      accounting_.rejected(pending.end(), http_status, posture);
+      accounting_.rejected(pending.end(), http_status, posture, now);
       return;
     case Action::kGiveUp:
     case Action::kAbandon:
@@ -230,7 +230,9 @@ void Dispatcher::stop() noexcept {
   try {
     results_.clear();
     transport_.abort_all(results_);
+    int abandoned = 0;
     for (HttpResult& result : results_) {
+      abandoned += result.abandoned_lookup ? 1 : 0;
       std::optional<Pending>& slot = in_flight_[result.token];
       if (!slot) continue;
       accounting_.dropped(slot->end(), DropReason::kShutdown);
@@ -238,6 +240,7 @@ void Dispatcher::stop() noexcept {
       --in_flight_count_;
     }
     drop_waiting(DropReason::kShutdown);
+    if (abandoned > 0) accounting_.abandoned_lookups(abandoned);
   } catch (...) {
     accounting_.set_last_error("out of memory at shutdown");
   }

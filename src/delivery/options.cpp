@@ -19,17 +19,6 @@ bool visible_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
-std::string check_base_url(std::string& url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.empty()) return "base_url is empty";
-  if (!visible_ascii(url)) return "base_url contains spaces or control characters";
-  const bool http = url.rfind("http://", 0) == 0;
-  const bool https = url.rfind("https://", 0) == 0;
-  if (!http && !https) return "base_url must start with http:// or https://";
-  if (url.size() == (http ? 7u : 8u)) return "base_url has no host";
-  return {};
-}
-
 // One part of `url` as libcurl parses it (the host, or with `drop_credentials` the whole URL
 // without user and password), so that checks and logs see what libcurl will connect to.
 // "" if libcurl cannot parse it.
@@ -46,6 +35,29 @@ std::string url_part(const std::string& url, CURLUPart part, bool drop_credentia
   curl_free(text);
   curl_url_cleanup(u);
   return out;
+}
+
+std::string check_base_url(std::string& url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (url.empty()) return "base_url is empty";
+  if (!visible_ascii(url)) return "base_url contains spaces or control characters";
+  const bool http = url.rfind("http://", 0) == 0;
+  const bool https = url.rfind("https://", 0) == 0;
+  if (!http && !https) return "base_url must start with http:// or https://";
+  if (url.size() == (http ? 7u : 8u)) return "base_url has no host";
+  // The messages never repeat the URL: it may hold credentials.
+  if (url_part(url, CURLUPART_HOST, false).empty()) return "base_url is not a URL libcurl can parse";
+  if (!url_part(url, CURLUPART_USER, false).empty() || !url_part(url, CURLUPART_PASSWORD, false).empty()) {
+    return "base_url carries user credentials (user:password@), which are never sent; the API key "
+           "goes in api_key / OPSMETER_API_KEY";
+  }
+  if (!url_part(url, CURLUPART_QUERY, false).empty()) {
+    return "base_url has a query (?...); give the API's base URL only, e.g. https://api.opsmeter.io";
+  }
+  if (!url_part(url, CURLUPART_FRAGMENT, false).empty()) {
+    return "base_url has a fragment (#...); give the API's base URL only, e.g. https://api.opsmeter.io";
+  }
+  return {};
 }
 
 bool is_loopback_host(const std::string& host) {
@@ -158,7 +170,7 @@ Config finalize_options(Options options, const InternalOptions& internal) {
   options.retry_base_delay = clamp_ms(options.retry_base_delay, Millis(1), day, "retry_base_delay", warnings);
   options.retry_max_delay =
       clamp_ms(options.retry_max_delay, options.retry_base_delay, day, "retry_max_delay", warnings);
-  options.max_retry_after = clamp_ms(options.max_retry_after, Millis(0), day, "max_retry_after", warnings);
+  options.max_retry_after = clamp_ms(options.max_retry_after, kMinThrottle, day, "max_retry_after", warnings);
   options.pause_window = clamp_ms(options.pause_window, Millis(1), day, "pause_window", warnings);
   options.max_record_age = clamp_ms(options.max_record_age, Millis(1), day, "max_record_age", warnings);
   options.shutdown_timeout =

@@ -101,8 +101,10 @@ Decision decide(const AttemptOutcome& outcome, int attempts, TimePoint now,
   const int status = outcome.http_status;
   if (status >= 200 && status <= 299) return {Action::kDelivered, {}};
   if (status == 429) {
-    const Millis wait = std::clamp(outcome.retry_after.value_or(config.default_retry_after),
-                                   Millis(0), config.max_retry_after);
+    // At least kMinThrottle whatever the header says (0, a past date, garbage), so that a
+    // hostile or broken server cannot turn one record into a resend storm.
+    const Millis asked = outcome.retry_after.value_or(config.default_retry_after);
+    const Millis wait = std::max(kMinThrottle, std::min(asked, config.max_retry_after));
     return {Action::kThrottle, now + wait};
   }
   if (status == 402) return {Action::kPause, now + config.pause_window};
@@ -121,6 +123,9 @@ std::optional<Millis> parse_retry_after(std::string_view value, WallClock::time_
   }
   const std::optional<std::time_t> when = parse_http_date(value);
   if (!when) return std::nullopt;
+  // In whole seconds first: a date past 2262 does not fit the clock's nanoseconds.
+  const std::time_t now_s = WallClock::to_time_t(wall_now);
+  if (*when - now_s > 999999999) return Millis(999999999LL * 1000);  // absurd; the caller caps it
   const auto target = WallClock::from_time_t(*when);
   if (target <= wall_now) return Millis(0);
   return std::chrono::ceil<Millis>(target - wall_now);

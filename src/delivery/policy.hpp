@@ -18,6 +18,9 @@ struct AttemptOutcome {
   std::optional<Millis> retry_after;  // parsed Retry-After of a 429, if present and valid
 };
 
+// The shortest throttle window, whatever Retry-After says.
+inline constexpr Millis kMinThrottle{1000};
+
 struct PolicyConfig {
   int max_retries = 2;
   Millis retry_base_delay{200};

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "base/text.hpp"
 #include "instrument/call_scope_access.hpp"
 #include "instrument/record_sink.hpp"
 #include "opsmeter/ids.hpp"
@@ -12,13 +13,7 @@
 namespace opsmeter {
 namespace {
 
-// `text` cut to at most `cap` bytes without splitting a UTF-8 sequence.
-std::string_view utf8_prefix(std::string_view text, std::size_t cap) {
-  if (text.size() <= cap) return text;
-  std::size_t end = cap;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
-}
+using detail::utf8_prefix;
 
 void put_metadata(Metadata& m, std::string_view key, MetadataValue value) {
   auto it = std::find_if(m.extra.begin(), m.extra.end(), [&](const auto& e) { return e.first == key; });

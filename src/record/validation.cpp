@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "record/utf8_json.hpp"
+
 namespace opsmeter {
 namespace {
 
@@ -16,6 +18,17 @@ ValidationError error(ValidationCode code, std::string_view field) noexcept {
 }
 
 bool too_long(std::string_view value, std::size_t cap) noexcept { return value.size() > cap; }
+
+// Keys are compared as given, but sent after invalid UTF-8 is repaired (U+FFFD), which could
+// make two different keys equal on the wire; so a key must be valid UTF-8.
+bool valid_utf8(std::string_view text) noexcept {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = detail::utf8_sequence_length(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
 
 // The JSON name of the first out-of-range enum field, or "" when all are valid.
 std::string_view invalid_enum_field(const LlmCallRecord& r) noexcept {
@@ -88,7 +101,7 @@ ValidationError validate_metadata(const Metadata& m) noexcept {
   }
   for (std::size_t i = 0; i < m.extra.size(); ++i) {
     const std::string& key = m.extra[i].first;
-    if (key.empty() || too_long(key, limits::kMaxMetadataKeyBytes) || is_reserved(key)) {
+    if (key.empty() || too_long(key, limits::kMaxMetadataKeyBytes) || is_reserved(key) || !valid_utf8(key)) {
       return error(ValidationCode::kInvalidMetadataKey, "metadata");
     }
     for (std::size_t j = 0; j < i; ++j) {

@@ -17,6 +17,8 @@ class CurlLibrary {
 
   using WriteCallback = std::size_t (*)(char*, std::size_t, std::size_t, void*);
   using PrereqCallback = int (*)(void*, char*, char*, int, int);
+  using ResolverStartCallback = int (*)(void*, void*, void*);
+  using OpenSocketCallback = curl_socket_t (*)(void*, curlsocktype, curl_sockaddr*);
 
   virtual CURL* easy_init() { return curl_easy_init(); }
   virtual void easy_cleanup(CURL* e) { curl_easy_cleanup(e); }
@@ -31,6 +33,12 @@ class CurlLibrary {
     return curl_easy_setopt(e, o, v);
   }
   virtual CURLcode easy_setopt_prereq(CURL* e, CURLoption o, PrereqCallback v) {
+    return curl_easy_setopt(e, o, v);
+  }
+  virtual CURLcode easy_setopt_resolver_start(CURL* e, CURLoption o, ResolverStartCallback v) {
+    return curl_easy_setopt(e, o, v);
+  }
+  virtual CURLcode easy_setopt_opensocket(CURL* e, CURLoption o, OpenSocketCallback v) {
     return curl_easy_setopt(e, o, v);
   }
   virtual CURLcode easy_getinfo_long(CURL* e, CURLINFO i, long* out) { return curl_easy_getinfo(e, i, out); }

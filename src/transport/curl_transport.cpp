@@ -9,6 +9,7 @@
 #include "transport/curl_transport.hpp"
 
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <string_view>
@@ -28,6 +29,7 @@ struct Slot {
   bool busy = false;
   bool body_capped = false;  // the write callback stopped the transfer at kMaxResponseBody
   int requests = 0;          // requests libcurl put on the wire for this transfer
+  bool resolving = false;    // a name lookup started and no socket was opened since
   std::uint64_t token = 0;
   std::string body;
   std::string retry_after;
@@ -77,6 +79,18 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 int on_request(void* user, char*, char*, int, int) {
   ++static_cast<Slot*>(user)->requests;
   return CURL_PREREQFUNC_OK;
+}
+
+// libcurl starts a name lookup (a cached or numeric host starts none)...
+int on_resolver_start(void*, void*, void* user) {
+  static_cast<Slot*>(user)->resolving = true;
+  return 0;
+}
+
+// ...and opens a socket once the name is resolved: the same socket its default would open.
+curl_socket_t on_open_socket(void* user, curlsocktype, curl_sockaddr* address) {
+  static_cast<Slot*>(user)->resolving = false;
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 TransportError classify(CURLcode code) {
@@ -151,6 +165,7 @@ class CurlTransport final : public Transport {
     slot.retry_after.clear();
     slot.body_capped = false;
     slot.requests = 0;
+    slot.resolving = false;
     slot.error_buffer[0] = '\0';
     // POSTFIELDS keeps the pointer: the caller keeps `body` alive until the result is in.
     if (curl_.easy_setopt_pointer(slot.easy, CURLOPT_POSTFIELDS, body.data()) != CURLE_OK ||
@@ -206,6 +221,7 @@ class CurlTransport final : public Transport {
       result.requests = slot.requests;
       result.error = TransportError::kAborted;
       result.error_text = "aborted at shutdown";
+      result.abandoned_lookup = slot.resolving;
       aborted.push_back(std::move(result));
     }
   }
@@ -249,6 +265,10 @@ class CurlTransport final : public Transport {
         return curl_.easy_setopt_write(e, option, value);
       } else if constexpr (std::is_same_v<T, CurlLibrary::PrereqCallback>) {
         return curl_.easy_setopt_prereq(e, option, value);
+      } else if constexpr (std::is_same_v<T, CurlLibrary::ResolverStartCallback>) {
+        return curl_.easy_setopt_resolver_start(e, option, value);
+      } else if constexpr (std::is_same_v<T, CurlLibrary::OpenSocketCallback>) {
+        return curl_.easy_setopt_opensocket(e, option, value);
       } else {
         static_assert(std::is_pointer_v<T> || std::is_null_pointer_v<T>, "a libcurl option value");
         return curl_.easy_setopt_pointer(e, option, value);
@@ -265,6 +285,9 @@ class CurlTransport final : public Transport {
         set(CURLOPT_PIPEWAIT, 1L),  // wait to learn whether a connection multiplexes
         set(CURLOPT_FOLLOWLOCATION, 0L),
         set(CURLOPT_NOSIGNAL, 1L),
+        // Never wait for a name lookup's thread when a transfer is aborted or cleaned up: a
+        // resolver that does not answer must not hold shutdown() or the destructor.
+        set(CURLOPT_QUICK_EXIT, 1L),
         set(CURLOPT_TIMEOUT_MS, timeout),
         set(CURLOPT_CONNECTTIMEOUT_MS, timeout),
         set(CURLOPT_TCP_KEEPALIVE, 1L),
@@ -283,6 +306,10 @@ class CurlTransport final : public Transport {
         set(CURLOPT_HEADERDATA, &slot),
         set(CURLOPT_PREREQFUNCTION, &on_request),
         set(CURLOPT_PREREQDATA, &slot),
+        set(CURLOPT_RESOLVER_START_FUNCTION, &on_resolver_start),
+        set(CURLOPT_RESOLVER_START_DATA, &slot),
+        set(CURLOPT_OPENSOCKETFUNCTION, &on_open_socket),
+        set(CURLOPT_OPENSOCKETDATA, &slot),
         set(CURLOPT_PRIVATE, &slot),
         set(CURLOPT_ERRORBUFFER, slot.error_buffer),
     };

@@ -46,6 +46,9 @@ struct HttpResult {
   // Requests put on the wire for this transfer: 0 when none got that far (no connection), 2
   // when libcurl resent it on a fresh connection after a reused one turned out dead.
   int requests = 1;
+  // Aborted while its name lookup was still running: the lookup's thread is left to finish
+  // on its own (CURLOPT_QUICK_EXIT) instead of being waited for.
+  bool abandoned_lookup = false;
 };
 
 class Transport {

@@ -49,7 +49,7 @@ class AccountingTest : public ::testing::Test {
 TEST_F(AccountingTest, EachEndIsCountedOnceAndReported) {
   accounting_.delivered(RecordEnd{a_, 1, 200}, std::nullopt);
   accounting_.dropped(RecordEnd{b_, 3, 503}, DropReason::kRetriesExhausted);
-  accounting_.rejected(RecordEnd{c_, 1, 400}, 400, std::nullopt);
+  accounting_.rejected(RecordEnd{c_, 1, 400}, 400, std::nullopt, t0_);
   const Stats s = stats();
   EXPECT_EQ(s.delivered, 1u);
   EXPECT_EQ(s.dropped, 2u);
@@ -62,17 +62,40 @@ TEST_F(AccountingTest, EachEndIsCountedOnceAndReported) {
                                       "ext_c dropped rejected"}));
 }
 
-TEST_F(AccountingTest, RefusedKeyAndRedirectAreLoggedOnceOtherRejectionsPerRecord) {
-  for (int i = 0; i < 3; ++i) accounting_.rejected(RecordEnd{a_, 1, 401}, 401, std::nullopt);
-  for (int i = 0; i < 3; ++i) accounting_.rejected(RecordEnd{a_, 1, 301}, 301, std::nullopt);
-  IngestPosture posture;
-  posture.reason = "model_required";
-  accounting_.rejected(RecordEnd{b_, 1, 422}, 422, posture);
-  accounting_.rejected(RecordEnd{c_, 1, 422}, 422, posture);
+TEST_F(AccountingTest, RefusedKeyAndRedirectAreLoggedOnce) {
+  for (int i = 0; i < 3; ++i) accounting_.rejected(RecordEnd{a_, 1, 401}, 401, std::nullopt, t0_);
+  for (int i = 0; i < 3; ++i) accounting_.rejected(RecordEnd{a_, 1, 301}, 301, std::nullopt, t0_);
   EXPECT_EQ(logged("rejected the API key (HTTP 401)"), 1u);
   EXPECT_EQ(logged("(a redirect)"), 1u);
-  EXPECT_EQ(logged("with HTTP 422: model_required"), 2u);
   EXPECT_EQ(stats().rejected_with(401), 3u);
+}
+
+TEST_F(AccountingTest, OtherRejectionsAreLoggedOnceAMinutePerStatusAndReason) {
+  IngestPosture model;
+  model.reason = "model_required";
+  IngestPosture tokens;
+  tokens.reason = "tokens_negative";
+  for (int i = 0; i < 5; ++i) accounting_.rejected(RecordEnd{b_, 1, 422}, 422, model, t0_ + i * 1s);
+  accounting_.rejected(RecordEnd{c_, 1, 422}, 422, tokens, t0_);  // another reason: its own line
+  EXPECT_EQ(logged("with HTTP 422: model_required"), 1u);
+  EXPECT_EQ(logged("with HTTP 422: tokens_negative"), 1u);
+  accounting_.rejected(RecordEnd{b_, 1, 422}, 422, model, t0_ + 60s);
+  EXPECT_EQ(logged("with HTTP 422: model_required (4 more like it in the last minute not logged)"), 1u);
+  EXPECT_EQ(stats().rejected_with(422), 7u);
+}
+
+TEST_F(AccountingTest, ServerTextIsEscapedAndCappedInLogs) {
+  IngestPosture hostile;
+  hostile.reason = "bad\r\nFAKE LOG LINE \x1b[31mred\x1b[0m" + std::string(5000, 'x');
+  accounting_.rejected(RecordEnd{a_, 1, 400}, 400, hostile, t0_);
+  accounting_.paused(hostile.reason, 10s, false);
+  ASSERT_EQ(logs_.size(), 2u);
+  for (const std::string& line : logs_) {
+    EXPECT_EQ(line.find_first_of("\r\n\x1b"), std::string::npos) << line;
+    EXPECT_NE(line.find("bad\\x0d\\x0aFAKE LOG LINE \\x1b[31mred"), std::string::npos) << line;
+    EXPECT_NE(line.find("more bytes)"), std::string::npos);
+    EXPECT_LT(line.size(), 400u);
+  }
 }
 
 TEST_F(AccountingTest, TlsFailureIsLoggedWhenItStartsOrChangesAndWhenItEnds) {

@@ -52,6 +52,8 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"throttle_no_header", http(429), 1, 0.5, Action::kThrottle, 1000ms},
         Row{"throttle_capped", http(429, 3600000ms), 1, 0.5, Action::kThrottle, 60000ms},
         Row{"throttle_ignores_attempts", http(429, 2000ms), 9, 0.5, Action::kThrottle, 2000ms},
+        Row{"throttle_zero_floors_at_1s", http(429, 0ms), 1, 0.5, Action::kThrottle, 1000ms},
+        Row{"throttle_subsecond_floors_at_1s", http(429, 300ms), 1, 0.5, Action::kThrottle, 1000ms},
         Row{"plan_limit", http(402), 1, 0.5, Action::kPause, 600000ms},
         Row{"server_error_first", http(503), 1, 0.5, Action::kRetry, 100ms},  // 0.5 * 200
         Row{"server_error_second", http(500), 2, 0.5, Action::kRetry, 200ms},  // 0.5 * 400
@@ -102,6 +104,8 @@ INSTANTIATE_TEST_SUITE_P(
                       RetryAfterRow{"Sunday, 06-Nov-94 08:49:47 GMT", 10000ms},
                       RetryAfterRow{"Sun Nov  6 08:49:39 1994", 2000ms},
                       RetryAfterRow{"Sun, 06 Nov 1994 08:00:00 GMT", 0ms},  // in the past
+                      // Past 2262, beyond the clock's nanoseconds: a huge value the caller caps.
+                      RetryAfterRow{"Fri, 31 Dec 9999 23:59:59 GMT", Millis(999999999LL * 1000)},
                       RetryAfterRow{"", std::nullopt}, RetryAfterRow{"-5", std::nullopt},
                       RetryAfterRow{"1.5", std::nullopt}, RetryAfterRow{"soon", std::nullopt},
                       RetryAfterRow{"Sun, 06 Nov 1994 08:49:40 PST", std::nullopt},

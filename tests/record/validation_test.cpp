@@ -114,6 +114,9 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"duplicate_key",
             [](LlmCallRecord& r) { r.metadata.extra = {{"a", true}, {"a", false}}; },
             ValidationCode::kInvalidMetadataKey, "metadata"},
+        Row{"key_not_utf8",  // "\xff" and "\xfe" would both be sent as U+FFFD: equal keys
+            [](LlmCallRecord& r) { r.metadata.extra = {{"k\xff", true}, {"k\xfe", false}}; },
+            ValidationCode::kInvalidMetadataKey, "metadata"},
         Row{"value_over_cap",
             [](LlmCallRecord& r) { r.metadata.extra = {{"a", bytes(1025)}}; },
             ValidationCode::kFieldTooLong, "metadata"},

@@ -1,0 +1,109 @@
+// Callbacks run on the worker thread. One that calls flush(), shutdown() or destroys the client
+// must neither deadlock nor terminate: each returns at once with a documented result, and the
+// worker stops once the callback returns.
+#include <atomic>
+#include <memory>
+
+#include "client_fixture.hpp"
+
+namespace opsmeter::test {
+namespace {
+
+// A result from a call made inside a callback, and how long the call took.
+struct FromCallback {
+  std::atomic<bool> done{false};
+  std::atomic<int> result{-1};
+  std::atomic<std::int64_t> took_ms{-1};
+
+  template <typename Call>
+  void run(Call call) {
+    if (done.exchange(true)) return;
+    const auto start = Clock::now();
+    result = static_cast<int>(call());
+    took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  }
+};
+
+// A call that must return "at once" may still be descheduled on a loaded machine; a call that
+// waited would take its whole timeout (10 s here).
+constexpr std::int64_t kPromptMs = 2000;
+
+TEST_F(ClientIntegration, ShutdownFromResultCallbackStopsTheWorkerWithoutDeadlock) {
+  Client* self = nullptr;
+  FromCallback inner;
+  Options o = options();
+  o.max_in_flight = 1;
+  o.on_result = [&](const DeliveryReport&) { inner.run([&] { return self->shutdown(10s); }); };
+  Client client = test::make_client(o);
+  self = &client;
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(client.record(make_record()).queued());
+  ASSERT_TRUE(eventually([&] { return inner.took_ms.load() >= 0; }));
+  EXPECT_EQ(inner.result.load(), static_cast<int>(FlushResult::kTimedOut));
+  EXPECT_LT(inner.took_ms.load(), kPromptMs);
+  EXPECT_EQ(client.record(make_record()).reason, DropReason::kShutdown);
+  client.shutdown(10s);  // joins the stopped worker
+  const Stats s = client.stats();
+  EXPECT_EQ(s.pending(), 0u);
+  EXPECT_GE(s.delivered, 1u);
+  EXPECT_EQ(s.delivered + s.dropped_for(DropReason::kShutdown), 21u);
+  expect_identity(s);
+}
+
+TEST_F(ClientIntegration, FlushFromLogCallbackReturnsAtOnce) {
+  Client* self = nullptr;
+  FromCallback inner;
+  Options o = options();
+  o.on_log = [&](LogLevel, std::string_view line) {
+    if (line.find("Telemetry throttled") != std::string_view::npos) {
+      inner.run([&] { return self->flush(10s); });
+    }
+  };
+  server_.push_fault(Fault::throttle("1"));
+  Client client = test::make_client(o);
+  self = &client;
+  ASSERT_TRUE(client.record(make_record()).queued());
+  ASSERT_TRUE(eventually([&] { return inner.took_ms.load() >= 0; }));
+  EXPECT_EQ(inner.result.load(), static_cast<int>(FlushResult::kTimedOut));
+  EXPECT_LT(inner.took_ms.load(), kPromptMs);
+  EXPECT_EQ(client.flush(kGenerous), FlushResult::kFlushed);  // the worker carried on
+  EXPECT_EQ(client.stats().delivered, 1u);
+}
+
+TEST_F(ClientIntegration, ShutdownFromPauseCallbackWhileTheOwnerShutsDown) {
+  Client* self = nullptr;
+  FromCallback inner;
+  Options o = options();
+  o.on_pause = [&](const PauseEvent&) {
+    // Wait (with a deadline) until the owner is inside shutdown(), then shut down from here too.
+    eventually([&] { return self->status().shut_down; });
+    inner.run([&] { return self->shutdown(10s); });
+  };
+  server_.set_plan_limit(0);
+  Client client = test::make_client(o);
+  self = &client;
+  ASSERT_TRUE(client.record(make_record()).queued());
+  ASSERT_TRUE(server_.wait_for_requests(1, kGenerous));
+  client.shutdown(10s);  // the callback is waiting for this; neither may block the other
+  EXPECT_EQ(inner.result.load(), static_cast<int>(FlushResult::kTimedOut));
+  EXPECT_LT(inner.took_ms.load(), kPromptMs);
+  expect_identity(client.stats());
+}
+
+TEST_F(ClientIntegration, ClientDestroyedFromItsOwnCallback) {
+  std::unique_ptr<Client> client;
+  std::atomic<bool> destroyed{false};
+  Options o = options();
+  o.on_result = [&](const DeliveryReport&) {
+    if (destroyed.exchange(true)) return;
+    client.reset();  // ~Client on the worker: it cannot join itself
+  };
+  client = std::make_unique<Client>(test::make_client(o));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(client->record(make_record()).queued());
+  ASSERT_TRUE(eventually([&] { return destroyed.load(); }));
+  // The worker finishes on its own and releases the client's state; the sanitizer builds
+  // check that nothing is touched after it is freed.
+  ASSERT_TRUE(eventually([&] { return testing::connections_to(server_.port()) == 0; }));
+}
+
+}  // namespace
+}  // namespace opsmeter::test

@@ -185,6 +185,36 @@ TEST_F(ClientIntegration, BadRequestIsNotRetried) {
   expect_identity(s);
 }
 
+// Retry-After: 0 from a broken or hostile server: one resend after the 1 s floor, not a storm.
+TEST_F(ClientIntegration, ThrottleWithZeroRetryAfterWaitsTheOneSecondFloor) {
+  server_.push_fault(Fault::throttle("0"));
+  Client client = test::make_client(options());
+  const std::string id = new_request_id();
+  ASSERT_TRUE(client.record(make_record(id)).queued());
+  ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].status, 429);
+  EXPECT_EQ(requests[1].external_request_id, id);
+  EXPECT_GE(requests[1].arrived_at - requests[0].arrived_at, 1000ms);
+  EXPECT_EQ(log_count("Telemetry throttled, retry after 1s"), 1u);
+}
+
+// A model name over the contract's 128 bytes is cut, not a reason to lose the call's spend.
+TEST_F(ClientIntegration, OverlongModelIsCutToItsCapAndDelivered) {
+  Client client = test::make_client(options());
+  LlmCallRecord r = make_record();
+  r.model = std::string(120, 'm') + "\xc3\xa9" + std::string(100, 'x');  // a 2-byte char at 120-121
+  const RecordResult result = client.record(std::move(r));
+  ASSERT_TRUE(result.queued()) << to_string(result.reason);
+  ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+  ASSERT_EQ(server_.stored_bodies().size(), 1u);
+  const auto body = nlohmann::json::parse(server_.stored_bodies()[0]);
+  EXPECT_EQ(body["model"], std::string(120, 'm') + "\xc3\xa9" + std::string(6, 'x'));
+  EXPECT_EQ(client.stats().delivered, 1u);
+  EXPECT_TRUE(eventually([&] { return log_count("cut a provider or model name") == 1; }));
+}
+
 TEST_F(ClientIntegration, WrongApiKeyIsNotRetriedAndLoggedOnce) {
   Options o = options();
   o.api_key = "wrong-key";

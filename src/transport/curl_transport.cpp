@@ -8,6 +8,7 @@
 // keeps the connections and the DNS cache across transfers.
 #include "transport/curl_transport.hpp"
 
+#include <openssl/crypto.h>
 #include <strings.h>
 #include <sys/socket.h>
 
@@ -348,8 +349,22 @@ class CurlTransport final : public Transport {
 
 }  // namespace
 
+namespace {
+
+// OpenSSL frees its state in an exit handler by default. A client still live at exit() (leaked,
+// or on main's stack) has a worker that may be inside a TLS call then, which crashed the
+// process (tests/transport/exit_test.cpp). Asking OpenSSL not to register that handler, before
+// libcurl initializes it, leaves its state to the operating system. It takes effect only if
+// this is the process's first OpenSSL initialization.
+CURLcode global_init() noexcept {
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+  return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+}  // namespace
+
 std::string ensure_curl_global_init() noexcept {
-  static const CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
+  static const CURLcode code = global_init();
   if (code == CURLE_OK) return std::string();
   try {
     return std::string("curl_global_init failed: ") + curl_easy_strerror(code);

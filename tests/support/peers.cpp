@@ -106,6 +106,18 @@ bool ChildProcess::start(const std::vector<std::string>& argv, const std::string
 
 ChildProcess::~ChildProcess() { stop(); }
 
+int run_to_exit(const std::vector<std::string>& argv, const std::string& log,
+                std::chrono::milliseconds timeout) {
+  ChildProcess child;
+  if (!child.start(argv, log)) return -1;
+  int status = 0;
+  if (!poll_until(timeout, [&] { return waitpid(child.pid_, &status, WNOHANG) == child.pid_; })) {
+    return -1;  // the destructor stops it
+  }
+  child.pid_ = -1;
+  return status;
+}
+
 void ChildProcess::stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);

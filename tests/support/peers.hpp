@@ -35,8 +35,14 @@ class ChildProcess {
   void stop();
 
  private:
+  friend int run_to_exit(const std::vector<std::string>&, const std::string&, std::chrono::milliseconds);
   pid_t pid_ = -1;
 };
+
+// Runs a program to its end; returns its wait status, or -1 if it did not end within
+// `timeout` (it is then killed). Its output goes to `log`.
+int run_to_exit(const std::vector<std::string>& argv, const std::string& log,
+                std::chrono::milliseconds timeout);
 
 std::string read_file(const std::string& path);
 // Polls (with a deadline) until a TCP connect to 127.0.0.1:port succeeds.

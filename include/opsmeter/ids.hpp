@@ -11,8 +11,8 @@
 //   of sha256(lowercase(trim(key))), for calls that already have a business key
 //   (`order:1001` -> `ext_e61c8f1c9754b087f4d42809`).
 //
-// - `hash_user_id(raw, salt)` turns an identifier that may be personal data into a stable hash,
-//   since userId must never carry PII.
+// - `hash_user_id(raw, salt)` turns an identifier that may be personal data into a stable keyed
+//   hash (HMAC-SHA256), since userId must never carry PII.
 //
 // Thread-safety: all functions may be called from any thread. None throws; on allocation
 // failure they return an empty string.
@@ -33,9 +33,10 @@ OPSMETER_API std::string deterministic_request_id(std::string_view key) noexcept
 // Lower-case hex sha256 of `data` (64 digits), via OpenSSL's libcrypto. "" on failure.
 OPSMETER_API std::string sha256_hex(std::string_view data) noexcept;
 
-// A stable, non-reversible user id: sha256_hex(salt + raw). Use the same salt everywhere to
-// keep grouping stable; keep the salt secret so the hash cannot be brute-forced from a list
-// of email addresses.
+// A stable user id that cannot be reversed without the salt: HMAC-SHA256 keyed with `salt`, as
+// 64 lower-case hex digits. Use the same salt everywhere to keep grouping stable, and keep it
+// secret: with no (or a known) salt, anyone with a list of email addresses can find which one
+// a hash came from.
 OPSMETER_API std::string hash_user_id(std::string_view raw, std::string_view salt) noexcept;
 
 // True for text that looks like an email address (local@domain.tld) or a phone number (7 to

@@ -131,6 +131,15 @@ void Accounting::user_id_hashed_as_pii() {
               "hashed (hash_user_id). Send a stable pseudonymous id instead.");
 }
 
+void Accounting::user_id_dropped_without_salt() {
+  if (no_salt_logged_) return;
+  no_salt_logged_ = true;
+  logger_.log(LogLevel::kWarn,
+              "a userId had to be hashed but no user_id_salt is set, so it was sent as null (an "
+              "unkeyed hash of an email address can be reversed). Set Options::user_id_salt or "
+              "OPSMETER_USER_ID_SALT to a secret to send a keyed hash (HMAC-SHA256) instead.");
+}
+
 void Accounting::dry_run(const std::string& body) {
   if (logger_.enabled(LogLevel::kInfo)) logger_.log(LogLevel::kInfo, "dry run, not sent: " + body);
 }

@@ -46,6 +46,7 @@ class Accounting {
   void paused(const std::string& reason, Millis window, bool already_paused);
   void resumed(const std::string& reason);
   void user_id_hashed_as_pii();
+  void user_id_dropped_without_salt();
   void dry_run(const std::string& body);
   // Shutdown aborted transfers whose name lookup had not finished.
   void abandoned_lookups(int count);
@@ -76,6 +77,7 @@ class Accounting {
   bool redirect_logged_ = false;
   bool pii_warning_logged_ = false;
   bool names_cut_logged_ = false;
+  bool no_salt_logged_ = false;
   std::string tls_error_logged_;  // the TLS failure last logged; empty when TLS works
   std::uint64_t record_side_drops_logged_ = 0;
   TimePoint next_drop_log_{};

@@ -169,6 +169,7 @@ void Dispatcher::dispatch(TimePoint now, WallClock::time_point wall_now) {
     if (pending.body.empty()) {
       const Prepared prepared = preparer_.prepare(pending.record, pending.body);
       if (prepared.user_id_hashed_as_pii) accounting_.user_id_hashed_as_pii();
+      if (prepared.user_id_dropped) accounting_.user_id_dropped_without_salt();
       if (!prepared.ok) {
         accounting_.dropped(pending.end(), DropReason::kInternal);
         continue;

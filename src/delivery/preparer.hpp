@@ -12,6 +12,7 @@ namespace opsmeter::detail {
 struct Prepared {
   bool ok = false;                     // false: the record could not be serialized
   bool user_id_hashed_as_pii = false;  // the kHashIfPii policy replaced a PII-looking userId
+  bool user_id_dropped = false;        // a userId to hash, but no salt: sent as null
 };
 
 class RecordPreparer {

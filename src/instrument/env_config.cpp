@@ -63,6 +63,8 @@ const std::vector<Entry>& entries() {
        [](Options& o, std::string_view v) { o.ca_bundle = v; return true; }},
       {{"OPSMETER_CA_PATH", "ca_path"},
        [](Options& o, std::string_view v) { o.ca_path = v; return true; }},
+      {{"OPSMETER_USER_ID_SALT", "user_id_salt"},
+       [](Options& o, std::string_view v) { o.user_id_salt = v; return true; }},
       {{"OPSMETER_ENDPOINT_TAG", "endpoint_tag"},
        [](Options& o, std::string_view v) { o.endpoint_tag = v; return true; }},
       {{"OPSMETER_PROMPT_VERSION", "prompt_version"},

@@ -2,6 +2,7 @@
 #include "opsmeter/ids.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <sys/random.h>
@@ -123,12 +124,22 @@ std::string deterministic_request_id(std::string_view key) noexcept {
 }
 
 std::string hash_user_id(std::string_view raw, std::string_view salt) noexcept {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  // HMAC with an empty key is still HMAC; OpenSSL wants a non-null pointer for it.
+  static const unsigned char kNoKey = 0;
+  const void* key = salt.empty() ? static_cast<const void*>(&kNoKey) : salt.data();
+  if (HMAC(EVP_sha256(), key, static_cast<int>(salt.size()),
+           reinterpret_cast<const unsigned char*>(raw.data()), raw.size(), digest, &length) == nullptr) {
+    return std::string();
+  }
   try {
-    std::string input;
-    input.reserve(salt.size() + raw.size());
-    input.append(salt.data(), salt.size());
-    input.append(raw.data(), raw.size());
-    return sha256_hex(input);
+    std::string hex(static_cast<std::size_t>(length) * 2, '0');
+    for (unsigned int i = 0; i < length; ++i) {
+      hex[2 * i] = detail::kHexDigits[digest[i] >> 4];
+      hex[2 * i + 1] = detail::kHexDigits[digest[i] & 0xF];
+    }
+    return hex;
   } catch (...) {
     return std::string();
   }

@@ -42,9 +42,12 @@ TEST(Pii, DetectionAndHashing) {
        {"u_5f2a", "user-42", "12345", "a@b", "@example.com", "order 123456789", "ext_abc"}) {
     EXPECT_FALSE(looks_like_pii(ok)) << ok;
   }
-  EXPECT_EQ(hash_user_id("jane@example.com", ""), sha256_hex("jane@example.com"));
-  EXPECT_EQ(hash_user_id("jane@example.com", "salt"), sha256_hex("saltjane@example.com"));
-  EXPECT_EQ(hash_user_id("x", "s").size(), 64u);
+  // HMAC-SHA256 keyed with the salt (vectors from Python's hmac module).
+  EXPECT_EQ(hash_user_id("jane@example.com", "salt"),
+            "a100ddb709a49d478230dc673238267a10448f7583d81fd97775cd71c9ee3a76");
+  EXPECT_EQ(hash_user_id("jane@example.com", ""),
+            "07f7fa094ff47bc238e79922dd8ef88c40f76e4dbb0af809c7f7f2d2c193ccbb");
+  EXPECT_NE(hash_user_id("jane@example.com", "salt"), sha256_hex("saltjane@example.com"));
 }
 
 TEST(RecordPreparer, FillsEmptyTagsFromOptionsAndSerializesWithTheirDefaults) {
@@ -66,8 +69,9 @@ TEST(RecordPreparer, FillsEmptyTagsFromOptionsAndSerializesWithTheirDefaults) {
 
 struct UserIdRow {
   UserIdPolicy policy;
+  const char* salt;
   const char* user_id;
-  bool hashed;
+  enum Sent { kAsIs, kHashed, kNull } sent;
   bool flagged_as_pii;
 };
 
@@ -77,24 +81,39 @@ TEST_P(UserIdPolicyTable, Applies) {
   const UserIdRow& row = GetParam();
   Options o;
   o.user_id_policy = row.policy;
-  o.user_id_salt = "pepper";
+  o.user_id_salt = row.salt;
   const Outcome p = prepare(o, record_with_user(std::string(row.user_id)));
   ASSERT_TRUE(p.result.ok);
-  ASSERT_TRUE(p.record.user_id.has_value());
-  EXPECT_EQ(*p.record.user_id,
-            row.hashed ? hash_user_id(row.user_id, "pepper") : std::string(row.user_id));
+  switch (row.sent) {
+    case UserIdRow::kAsIs:
+      EXPECT_EQ(p.record.user_id, std::string(row.user_id));
+      break;
+    case UserIdRow::kHashed:
+      EXPECT_EQ(p.record.user_id, hash_user_id(row.user_id, row.salt));
+      break;
+    case UserIdRow::kNull:
+      EXPECT_EQ(p.record.user_id, std::nullopt);
+      break;
+  }
   EXPECT_EQ(p.result.user_id_hashed_as_pii, row.flagged_as_pii);
-  EXPECT_EQ(p.body.find(row.user_id) == std::string::npos, row.hashed);  // never on the wire
+  EXPECT_EQ(p.result.user_id_dropped, row.sent == UserIdRow::kNull);
+  // Only an as-is userId is ever on the wire in clear.
+  EXPECT_EQ(p.body.find(row.user_id) != std::string::npos, row.sent == UserIdRow::kAsIs);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Rows, UserIdPolicyTable,
-    ::testing::Values(UserIdRow{UserIdPolicy::kHashIfPii, "jane@example.com", true, true},
-                      UserIdRow{UserIdPolicy::kHashIfPii, "+1 (415) 555-0132", true, true},
-                      UserIdRow{UserIdPolicy::kHashIfPii, "u_5f2a", false, false},
-                      UserIdRow{UserIdPolicy::kHashAll, "u_5f2a", true, false},
-                      UserIdRow{UserIdPolicy::kHashAll, "jane@example.com", true, false},
-                      UserIdRow{UserIdPolicy::kSendAsIs, "jane@example.com", false, false}));
+    ::testing::Values(
+        UserIdRow{UserIdPolicy::kHashIfPii, "pepper", "jane@example.com", UserIdRow::kHashed, true},
+        UserIdRow{UserIdPolicy::kHashIfPii, "pepper", "+1 (415) 555-0132", UserIdRow::kHashed,
+                  true},
+        UserIdRow{UserIdPolicy::kHashIfPii, "pepper", "u_5f2a", UserIdRow::kAsIs, false},
+        UserIdRow{UserIdPolicy::kHashIfPii, "", "jane@example.com", UserIdRow::kNull, false},
+        UserIdRow{UserIdPolicy::kHashIfPii, "", "u_5f2a", UserIdRow::kAsIs, false},
+        UserIdRow{UserIdPolicy::kHashAll, "pepper", "u_5f2a", UserIdRow::kHashed, false},
+        UserIdRow{UserIdPolicy::kHashAll, "pepper", "jane@example.com", UserIdRow::kHashed, false},
+        UserIdRow{UserIdPolicy::kHashAll, "", "u_5f2a", UserIdRow::kNull, false},
+        UserIdRow{UserIdPolicy::kSendAsIs, "", "jane@example.com", UserIdRow::kAsIs, false}));
 
 TEST(RecordPreparer, NoUserIdStaysAbsent) {
   Options o;

@@ -47,6 +47,22 @@ std::string_view to_string(FlushResult result) noexcept {
   return result == FlushResult::kFlushed ? "flushed" : "timed_out";
 }
 
+namespace {
+
+// Bumped in a child process by fork(): a client made before it sees a new value and starts
+// afresh there (Client::Impl::successor).
+std::atomic<std::uint64_t> g_fork_generation{0};
+
+void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+std::uint64_t fork_generation() noexcept {
+  static const bool installed = pthread_atfork(nullptr, nullptr, &on_fork_child) == 0;
+  (void)installed;
+  return g_fork_generation.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
 // Hidden even in a shared build: nothing outside the library names it.
 // Shared between the Client and its worker thread, so that a callback may destroy the Client:
 // the worker then finishes on its own and the last of the two releases the Impl.
@@ -59,7 +75,9 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
 
  public:
   Impl(Options options, const detail::InternalOptions& internal)
-      : config_(detail::finalize_options(std::move(options), internal)),
+      : generation_(fork_generation()),
+        internal_(internal),
+        config_(detail::finalize_options(std::move(options), internal)),
         logger_(config_.options.log_level, config_.options.on_log),
         shared_(config_.options.queue_capacity),
         accounting_(config_.options, shared_, logger_),
@@ -99,6 +117,16 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   Impl& operator=(const Impl&) = delete;
 
   ~Impl() {
+    if (g_fork_generation.load(std::memory_order_relaxed) != generation_) {
+      // The parent's, freed in a child: its sockets are the parent's, its worker does not
+      // exist here. Close the sockets without a byte, and leave libcurl's state and the
+      // thread handle alone (never cleaned up, never joined).
+      if (transport_) transport_->abandon_after_fork();
+      (void)transport_.release();
+      new (&worker_) std::thread();  // forget the parent's thread without joining it
+      dispatcher_.reset();
+      return;
+    }
     // On the worker thread only when a callback destroyed the Client: the worker has left its
     // loop and is returning, and nothing can join it.
     if (on_worker()) {
@@ -112,20 +140,27 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   }
 
   RecordResult record(LlmCallRecord&& record) noexcept override {
-    if (!disabled_reason_.empty()) return drop(DropReason::kDisabled);
+    if (Impl* next = successor()) return next->record(std::move(record));
+    if (!disabled_reason_.empty() || orphaned()) return drop(DropReason::kDisabled);
     return hand_off(std::move(record));
   }
 
-  // From a callback (on the worker) it cannot wait for the worker that runs it: kTimedOut.
   // What ~Client and move-assignment do: the worker may hold the Impl beyond the Client.
-  void close() noexcept { shutdown(config_.options.shutdown_timeout); }
+  void close() noexcept {
+    if (Impl* next = successor()) return next->close();
+    if (!orphaned()) shutdown(config_.options.shutdown_timeout);
+  }
 
+  // From a callback (on the worker) it cannot wait for the worker that runs it: kTimedOut.
   FlushResult flush(Millis timeout) noexcept {
-    if (on_worker()) return FlushResult::kTimedOut;
+    if (Impl* next = successor()) return next->flush(timeout);
+    if (on_worker() || orphaned()) return FlushResult::kTimedOut;
     return flush_until(Clock::now() + timeout);
   }
 
   FlushResult shutdown(Millis timeout) noexcept {
+    if (Impl* next = successor()) return next->shutdown(timeout);
+    if (orphaned()) return FlushResult::kTimedOut;
     if (on_worker()) {
       // From a callback: stop taking records, and let the worker stop once the callback
       // returns; it drops what is left as kShutdown. The owner's later shutdown() or the
@@ -158,12 +193,50 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     return shutdown_result_;
   }
 
+  // In a child after fork() this Impl is the parent's: its worker does not exist here and its
+  // connections are shared with the parent. The first call in the child closes those sockets
+  // without writing on them and makes a fresh client with the same options (new worker, new
+  // connections, counters from zero), to which every call is then forwarded. The records the
+  // parent had queued or in flight stay the parent's: the child never sends them. The parent's
+  // state is left untouched (and never freed) here. Null when not forked.
+  Impl* successor() const noexcept {
+    if (g_fork_generation.load(std::memory_order_relaxed) == generation_) return nullptr;
+    if (Impl* next = successor_raw_.load(std::memory_order_acquire)) return next;
+    return const_cast<Impl*>(this)->start_successor();
+  }
+
+  // Forked, but the child's fresh client could not be made: nothing may touch the parent's
+  // worker or connections, so this one behaves as a disabled client.
+  bool orphaned() const noexcept {
+    return g_fork_generation.load(std::memory_order_relaxed) != generation_ &&
+           successor_raw_.load(std::memory_order_acquire) == nullptr;
+  }
+
+  Impl* start_successor() noexcept {
+    std::lock_guard<std::mutex> lock(fork_mu_);
+    if (Impl* next = successor_raw_.load(std::memory_order_acquire)) return next;
+    if (transport_) transport_->abandon_after_fork();
+    try {
+      auto next = std::make_shared<Impl>(config_.options, internal_);
+      next->logger_.log(LogLevel::kInfo,
+                        "fork(): the child process starts its own telemetry worker and connections; "
+                        "records queued before the fork stay with the parent");
+      next->start();
+      successor_ = std::move(next);
+    } catch (...) {
+      return nullptr;  // out of memory or no thread: this Impl answers, as a client that sends nothing
+    }
+    successor_raw_.store(successor_.get(), std::memory_order_release);
+    return successor_raw_.load(std::memory_order_relaxed);
+  }
+
   // Whether the calling thread is this client's worker (a callback is running).
   bool on_worker() const noexcept {
     return worker_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
   }
 
   Stats stats() const noexcept {
+    if (Impl* next = successor()) return next->stats();
     Stats s;
     try {
       accounting_.fill(s);
@@ -174,6 +247,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   }
 
   ClientStatus status() const noexcept {
+    if (Impl* next = successor()) return next->status();
     ClientStatus st;
     try {
       st.enabled = disabled_reason_.empty();
@@ -293,6 +367,11 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     }
   }
 
+  const std::uint64_t generation_;  // the fork generation this Impl was made in
+  const detail::InternalOptions internal_;
+  std::mutex fork_mu_;  // taken only in a forked child, by start_successor()
+  std::shared_ptr<Impl> successor_;
+  std::atomic<Impl*> successor_raw_{nullptr};
   detail::Config config_;
   detail::Logger logger_;
   detail::SharedState shared_;

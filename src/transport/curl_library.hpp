@@ -19,6 +19,7 @@ class CurlLibrary {
   using PrereqCallback = int (*)(void*, char*, char*, int, int);
   using ResolverStartCallback = int (*)(void*, void*, void*);
   using OpenSocketCallback = curl_socket_t (*)(void*, curlsocktype, curl_sockaddr*);
+  using CloseSocketCallback = int (*)(void*, curl_socket_t);
 
   virtual CURL* easy_init() { return curl_easy_init(); }
   virtual void easy_cleanup(CURL* e) { curl_easy_cleanup(e); }
@@ -39,6 +40,9 @@ class CurlLibrary {
     return curl_easy_setopt(e, o, v);
   }
   virtual CURLcode easy_setopt_opensocket(CURL* e, CURLoption o, OpenSocketCallback v) {
+    return curl_easy_setopt(e, o, v);
+  }
+  virtual CURLcode easy_setopt_closesocket(CURL* e, CURLoption o, CloseSocketCallback v) {
     return curl_easy_setopt(e, o, v);
   }
   virtual CURLcode easy_getinfo_long(CURL* e, CURLINFO i, long* out) { return curl_easy_getinfo(e, i, out); }

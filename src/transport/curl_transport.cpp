@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <string_view>
@@ -25,7 +26,14 @@ namespace {
 constexpr std::size_t kMaxResponseBody = 64 * 1024;
 constexpr std::size_t kMaxRetryAfter = 128;
 
+// The sockets libcurl opened for this transport and has not closed: what a forked child must
+// close without writing on (abandon_after_fork).
+struct Sockets {
+  std::vector<curl_socket_t> open;
+};
+
 struct Slot {
+  Sockets* sockets = nullptr;
   CURL* easy = nullptr;
   bool busy = false;
   bool body_capped = false;  // the write callback stopped the transfer at kMaxResponseBody
@@ -90,8 +98,23 @@ int on_resolver_start(void*, void*, void* user) {
 
 // ...and opens a socket once the name is resolved: the same socket its default would open.
 curl_socket_t on_open_socket(void* user, curlsocktype, curl_sockaddr* address) {
-  static_cast<Slot*>(user)->resolving = false;
-  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  auto* slot = static_cast<Slot*>(user);
+  slot->resolving = false;
+  const curl_socket_t fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd == CURL_SOCKET_BAD) return fd;
+  try {
+    slot->sockets->open.push_back(fd);
+  } catch (...) {
+    ::close(fd);
+    return CURL_SOCKET_BAD;
+  }
+  return fd;
+}
+
+int on_close_socket(void* user, curl_socket_t fd) {
+  auto& open = static_cast<Sockets*>(user)->open;
+  open.erase(std::remove(open.begin(), open.end(), fd), open.end());
+  return ::close(fd);
 }
 
 TransportError classify(CURLcode code) {
@@ -135,6 +158,7 @@ class CurlTransport final : public Transport {
     }
     slots_.resize(settings_.max_in_flight);
     for (Slot& slot : slots_) {
+      slot.sockets = &sockets_;
       slot.easy = curl_.easy_init();
       if (!slot.easy) {
         error = "curl_easy_init failed";
@@ -229,6 +253,11 @@ class CurlTransport final : public Transport {
 
   void wakeup() noexcept override { curl_.multi_wakeup(multi_); }
 
+  void abandon_after_fork() noexcept override {
+    for (curl_socket_t fd : sockets_.open) ::close(fd);  // the parent's copy stays open
+    sockets_.open.clear();
+  }
+
  private:
   bool configure_multi() {
     const long limit = static_cast<long>(settings_.max_in_flight);
@@ -270,6 +299,8 @@ class CurlTransport final : public Transport {
         return curl_.easy_setopt_resolver_start(e, option, value);
       } else if constexpr (std::is_same_v<T, CurlLibrary::OpenSocketCallback>) {
         return curl_.easy_setopt_opensocket(e, option, value);
+      } else if constexpr (std::is_same_v<T, CurlLibrary::CloseSocketCallback>) {
+        return curl_.easy_setopt_closesocket(e, option, value);
       } else {
         static_assert(std::is_pointer_v<T> || std::is_null_pointer_v<T>, "a libcurl option value");
         return curl_.easy_setopt_pointer(e, option, value);
@@ -311,6 +342,8 @@ class CurlTransport final : public Transport {
         set(CURLOPT_RESOLVER_START_DATA, &slot),
         set(CURLOPT_OPENSOCKETFUNCTION, &on_open_socket),
         set(CURLOPT_OPENSOCKETDATA, &slot),
+        set(CURLOPT_CLOSESOCKETFUNCTION, &on_close_socket),
+        set(CURLOPT_CLOSESOCKETDATA, &sockets_),
         set(CURLOPT_PRIVATE, &slot),
         set(CURLOPT_ERRORBUFFER, slot.error_buffer),
     };
@@ -341,6 +374,7 @@ class CurlTransport final : public Transport {
 
   CurlSettings settings_;
   CurlLibrary& curl_;
+  Sockets sockets_;  // before slots_: their callbacks point at it
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
   std::vector<Slot> slots_;  // sized once; the handles' callbacks point into it

@@ -65,6 +65,10 @@ class Transport {
   virtual void abort_all(std::vector<HttpResult>& aborted) = 0;
   // Any thread: makes a current or the next wait() return promptly.
   virtual void wakeup() noexcept = 0;
+  // In a child after fork(): closes the sockets this transport opened without writing a byte
+  // on them (they are shared with the parent, mid-TLS), and touches nothing else. The
+  // transport must not be used, or destroyed, afterwards.
+  virtual void abandon_after_fork() noexcept {}
 };
 
 }  // namespace opsmeter::detail

@@ -64,7 +64,7 @@ inline Options dead_server_options() {
 }
 
 class ClientIntegration : public ::testing::Test {
- protected:
+ public:  // helpers in the test files use the server, options and logs
   void SetUp() override { ASSERT_TRUE(server_.start()) << server_.last_error(); }
   void TearDown() override { server_.stop(); }
 

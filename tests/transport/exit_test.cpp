@@ -7,6 +7,7 @@
 
 #include "opsmeter/testing/mock_ingest_server.hpp"
 #include "peers.hpp"
+#include "tls_mock.hpp"
 
 namespace opsmeter {
 namespace {
@@ -16,10 +17,7 @@ using namespace std::chrono_literals;
 void expect_clean_exits(const char* mode, int runs) {
   const test::TestPki& pki = test::test_pki();
   ASSERT_TRUE(pki.ok);
-  testing::MockIngestOptions options;
-  options.tls_cert_file = pki.server_cert;
-  options.tls_key_file = pki.server_key;
-  testing::MockIngestServer server(options);
+  testing::MockIngestServer server(test::tls_mock_options());
   ASSERT_TRUE(server.start()) << server.last_error();
   const std::string log = test::scratch_dir() + "/exit_probe.log";
   int clean = 0;

@@ -13,6 +13,7 @@
 #include "opsmeter/testing/support.hpp"
 #include "peers.hpp"
 #include "test_client.hpp"
+#include "tls_mock.hpp"
 
 namespace opsmeter {
 namespace {
@@ -40,10 +41,7 @@ TEST(Fork, ChildStartsAfreshAndNeverTouchesTheParentsConnectionsOrRecords) {
 #endif
   const test::TestPki& pki = test::test_pki();
   ASSERT_TRUE(pki.ok);
-  testing::MockIngestOptions server_options;
-  server_options.tls_cert_file = pki.server_cert;
-  server_options.tls_key_file = pki.server_key;
-  testing::MockIngestServer server(server_options);
+  testing::MockIngestServer server(test::tls_mock_options());
   ASSERT_TRUE(server.start()) << server.last_error();
 
   test::LogCapture logs;

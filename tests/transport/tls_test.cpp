@@ -12,6 +12,7 @@
 #include "opsmeter/testing/mock_ingest_server.hpp"
 #include "opsmeter/testing/support.hpp"
 #include "peers.hpp"
+#include "tls_mock.hpp"
 #include "test_client.hpp"
 
 namespace opsmeter {
@@ -19,24 +20,16 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::Fault;
-using testing::MockIngestOptions;
 using testing::MockIngestServer;
 
 constexpr auto kGenerous = 10s;
-
-MockIngestOptions tls_server(const std::string& cert, const std::string& key) {
-  MockIngestOptions o;
-  o.tls_cert_file = cert;
-  o.tls_key_file = key;
-  return o;
-}
 
 class HttpsMock : public ::testing::Test {
  protected:
   void SetUp() override {
     pki_ = &test::test_pki();
     ASSERT_TRUE(pki_->ok);
-    server_ = std::make_unique<MockIngestServer>(tls_server(pki_->server_cert, pki_->server_key));
+    server_ = std::make_unique<MockIngestServer>(test::tls_mock_options());
     ASSERT_TRUE(server_->start()) << server_->last_error();
     ASSERT_EQ(server_->base_url().rfind("https://127.0.0.1:", 0), 0u);
   }
@@ -156,7 +149,7 @@ TEST_F(HttpsMock, ShutdownReturnsAgainstServerThatNeverAnswers) {
 // Returns the client's log lines.
 std::vector<std::string> expect_refused(const std::string& cert, const std::string& key,
                                         const std::string& ca_bundle) {
-  MockIngestServer server(tls_server(cert, key));
+  MockIngestServer server(test::tls_mock_options(cert, key));
   EXPECT_TRUE(server.start()) << server.last_error();
   test::LogCapture logs;
   Options o;

@@ -408,8 +408,10 @@ std::string ensure_curl_global_init() noexcept {
 }
 
 CurlLibrary& CurlLibrary::real() noexcept {
-  static CurlLibrary library;
-  return library;
+  // Never destroyed: a worker still running while exit() runs the static destructors (a
+  // leaked client) keeps calling through it.
+  static CurlLibrary* const library = new CurlLibrary;
+  return *library;
 }
 
 std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error,

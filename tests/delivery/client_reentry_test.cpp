@@ -91,14 +91,18 @@ TEST_F(ClientIntegration, ShutdownFromPauseCallbackWhileTheOwnerShutsDown) {
 
 TEST_F(ClientIntegration, ClientDestroyedFromItsOwnCallback) {
   std::unique_ptr<Client> client;
+  std::atomic<bool> recording_done{false};
   std::atomic<bool> destroyed{false};
   Options o = options();
   o.on_result = [&](const DeliveryReport&) {
+    // As in any program: no other thread may still be using the client it destroys.
+    if (!eventually([&] { return recording_done.load(); })) return;
     if (destroyed.exchange(true)) return;
     client.reset();  // ~Client on the worker: it cannot join itself
   };
   client = std::make_unique<Client>(test::make_client(o));
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(client->record(make_record()).queued());
+  recording_done = true;  // the test thread does not touch `client` from here on
   ASSERT_TRUE(eventually([&] { return destroyed.load(); }));
   // The worker finishes on its own and releases the client's state; the sanitizer builds
   // check that nothing is touched after it is freed.

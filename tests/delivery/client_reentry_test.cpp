@@ -90,23 +90,33 @@ TEST_F(ClientIntegration, ShutdownFromPauseCallbackWhileTheOwnerShutsDown) {
 }
 
 TEST_F(ClientIntegration, ClientDestroyedFromItsOwnCallback) {
-  std::unique_ptr<Client> client;
-  std::atomic<bool> recording_done{false};
-  std::atomic<bool> destroyed{false};
-  Options o = options();
-  o.on_result = [&](const DeliveryReport&) {
-    // As in any program: no other thread may still be using the client it destroys.
-    if (!eventually([&] { return recording_done.load(); })) return;
-    if (destroyed.exchange(true)) return;
-    client.reset();  // ~Client on the worker: it cannot join itself
+  // Everything the callback touches is owned by the callback itself, so it outlives the test's
+  // view of it; the client's state, freed last by the worker, releases it.
+  struct Shared {
+    std::atomic<bool> recording_done{false};
+    std::atomic<bool> destroyed{false};
+    std::unique_ptr<Client> client;
   };
-  client = std::make_unique<Client>(test::make_client(o));
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(client->record(make_record()).queued());
-  recording_done = true;  // the test thread does not touch `client` from here on
-  ASSERT_TRUE(eventually([&] { return destroyed.load(); }));
-  // The worker finishes on its own and releases the client's state; the sanitizer builds
-  // check that nothing is touched after it is freed.
-  ASSERT_TRUE(eventually([&] { return testing::connections_to(server_.port()) == 0; }));
+  auto shared = std::make_shared<Shared>();
+  const std::weak_ptr<Shared> alive = shared;
+  {
+    Options o = options();
+    o.on_result = [shared](const DeliveryReport&) {
+      // As in any program: no other thread may still be using the client it destroys.
+      if (!eventually([&] { return shared->recording_done.load(); })) return;
+      if (shared->destroyed.exchange(true)) return;
+      shared->client.reset();  // ~Client on the worker: it cannot join itself
+    };
+    shared->client = std::make_unique<Client>(test::make_client(o));
+  }
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(shared->client->record(make_record()).queued());
+  shared->recording_done = true;  // the test thread does not touch the client from here on
+  shared.reset();
+  // The worker destroys the client, finishes on its own and frees the client's state, which
+  // holds the last copy of the callback: then `Shared` goes too. The sanitizer builds check that
+  // nothing is touched after it is freed.
+  ASSERT_TRUE(eventually([&] { return alive.expired(); }));
+  EXPECT_EQ(testing::connections_to(server_.port()), 0u);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // Options from the environment: read once, each variable through its own parser; a bad value
 // keeps the default and says so.
+#include <strings.h>
+
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -86,6 +88,16 @@ const std::vector<Entry>& entries() {
          const auto b = parse_bool(v);
          if (b) o.dry_run = *b;
          return b.has_value();
+       }},
+      {{"OPSMETER_LOG_LEVEL", "log_level"},
+       [](Options& o, std::string_view v) {
+         for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+           if (strcasecmp(std::string(v).c_str(), std::string(to_string(level)).c_str()) == 0) {
+             o.log_level = level;
+             return true;
+           }
+         }
+         return false;
        }},
   };
   return kEntries;

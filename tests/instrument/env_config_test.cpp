@@ -33,6 +33,7 @@ TEST_F(EnvConfig, FillsEveryOption) {
   setenv("OPSMETER_TIMEOUT_MS", "450", 1);
   setenv("OPSMETER_ENABLED", "yes", 1);
   setenv("OPSMETER_DRY_RUN", "TRUE", 1);
+  setenv("OPSMETER_LOG_LEVEL", "Info", 1);
   int warnings = 0;
   Options base;
   base.on_log = [&warnings](LogLevel level, std::string_view) { warnings += level == LogLevel::kWarn; };
@@ -46,6 +47,7 @@ TEST_F(EnvConfig, FillsEveryOption) {
   EXPECT_EQ(o.timeout, std::chrono::milliseconds(450));
   EXPECT_TRUE(o.enabled);
   EXPECT_TRUE(o.dry_run);
+  EXPECT_EQ(o.log_level, LogLevel::kInfo);
   EXPECT_EQ(warnings, 0);
 }
 

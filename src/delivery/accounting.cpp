@@ -150,18 +150,32 @@ void Accounting::abandoned_lookups(int count) {
                                    " transfer(s)); its resolver thread ends on its own");
 }
 
-// A TLS failure repeats for every record until someone fixes the certificate or the trust
-// store, so it is logged when it starts or its reason changes.
-void Accounting::transport_state(const HttpResult& result) {
-  if (result.error == TransportError::kTls) {
-    if (result.error_text == tls_error_logged_) return;
-    tls_error_logged_ = result.error_text;
-    logger_.log(LogLevel::kError, "TLS connection to the ingest API failed: " + result.error_text +
-                                      " (check ca_bundle / OPSMETER_CA_BUNDLE); records are "
-                                      "retried and then dropped");
-  } else if (result.http_status != 0 && !tls_error_logged_.empty()) {
-    tls_error_logged_.clear();
-    logger_.log(LogLevel::kInfo, "TLS connection to the ingest API works again");
+// A connection-level failure (TLS, or no connection at all: DNS, refused, unreachable)
+// repeats for every record until something outside changes, so it is logged when it starts or
+// its reason changes, and once when an answer comes again.
+void Accounting::transport_state(const HttpResult& result, TimePoint now) {
+  if (result.error == TransportError::kTls || result.error == TransportError::kConnect) {
+    const bool tls = result.error == TransportError::kTls;
+    const std::string reason = log_safe(result.error_text);
+    if (tls == link_down_tls_ && reason == link_down_reason_) return;
+    if (link_down_reason_.empty()) link_down_since_ = now;
+    link_down_tls_ = tls;
+    link_down_reason_ = reason;
+    if (tls) {
+      logger_.log(LogLevel::kError, "TLS connection to the ingest API failed: " + reason +
+                                        " (check ca_bundle / OPSMETER_CA_BUNDLE); records are "
+                                        "retried and then dropped");
+    } else {
+      logger_.log(LogLevel::kError, "ingest API unreachable: " + reason +
+                                        " (check base_url / OPSMETER_API_BASE_URL, DNS and the "
+                                        "network); records are retried and then dropped");
+    }
+  } else if (result.http_status != 0 && !link_down_reason_.empty()) {
+    const auto down_for = std::chrono::duration_cast<Millis>(now - link_down_since_);
+    logger_.log(LogLevel::kInfo, std::string(link_down_tls_ ? "TLS connection to the ingest API works again"
+                                                            : "ingest API reachable again") +
+                                     " after " + seconds_text(down_for) + "s");
+    link_down_reason_.clear();
   }
 }
 

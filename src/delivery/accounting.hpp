@@ -50,8 +50,9 @@ class Accounting {
   void dry_run(const std::string& body);
   // Shutdown aborted transfers whose name lookup had not finished.
   void abandoned_lookups(int count);
-  // Logs a TLS failure when it starts or its reason changes, and once when TLS works again.
-  void transport_state(const HttpResult& result);
+  // Logs a TLS or connection failure (DNS, refused) when it starts or its reason changes, and
+  // once when an answer comes again.
+  void transport_state(const HttpResult& result, TimePoint now);
   void set_last_error(std::string text) noexcept;
   void set_posture(const std::optional<IngestPosture>& posture);
   // record() does no I/O, so its drops are logged here, at most one line a second, and the
@@ -78,7 +79,9 @@ class Accounting {
   bool pii_warning_logged_ = false;
   bool names_cut_logged_ = false;
   bool no_salt_logged_ = false;
-  std::string tls_error_logged_;  // the TLS failure last logged; empty when TLS works
+  std::string link_down_reason_;  // the connection failure last logged; empty when answers come
+  bool link_down_tls_ = false;
+  TimePoint link_down_since_{};
   std::uint64_t record_side_drops_logged_ = 0;
   TimePoint next_drop_log_{};
   struct Repeats {

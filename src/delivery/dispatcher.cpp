@@ -90,7 +90,7 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   } else if (decision.action != Action::kDelivered) {
     accounting_.set_last_error("http " + std::to_string(result.http_status));
   }
-  accounting_.transport_state(result);
+  accounting_.transport_state(result, now);
   accounting_.set_posture(posture);
   apply(pending, decision, result.http_status, posture, now);
 }

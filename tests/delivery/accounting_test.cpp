@@ -102,15 +102,31 @@ TEST_F(AccountingTest, TlsFailureIsLoggedWhenItStartsOrChangesAndWhenItEnds) {
   HttpResult tls;
   tls.error = TransportError::kTls;
   tls.error_text = "certificate verify failed";
-  for (int i = 0; i < 3; ++i) accounting_.transport_state(tls);
+  for (int i = 0; i < 3; ++i) accounting_.transport_state(tls, t0_);
   tls.error_text = "host name mismatch";
-  accounting_.transport_state(tls);
+  accounting_.transport_state(tls, t0_ + 1s);
   HttpResult answered;
   answered.http_status = 200;
-  accounting_.transport_state(answered);
-  accounting_.transport_state(answered);
+  accounting_.transport_state(answered, t0_ + 5s);
+  accounting_.transport_state(answered, t0_ + 6s);
   EXPECT_EQ(logged("TLS connection to the ingest API failed"), 2u);
-  EXPECT_EQ(logged("works again"), 1u);
+  EXPECT_EQ(logged("TLS connection to the ingest API works again after 5s"), 1u);
+}
+
+TEST_F(AccountingTest, UnreachableIngestIsLoggedWhenItStartsAndWhenItEnds) {
+  HttpResult refused;
+  refused.error = TransportError::kConnect;
+  refused.error_text = "Failed to connect to 127.0.0.1 port 9: Connection refused";
+  for (int i = 0; i < 50; ++i) accounting_.transport_state(refused, t0_ + i * 100ms);
+  HttpResult timeout;  // a slow answer is not a change of state
+  timeout.error = TransportError::kTimeout;
+  accounting_.transport_state(timeout, t0_ + 6s);
+  HttpResult answered;
+  answered.http_status = 202;
+  accounting_.transport_state(answered, t0_ + 20300ms);
+  EXPECT_EQ(logged("ingest API unreachable: Failed to connect to 127.0.0.1 port 9"), 1u);
+  EXPECT_EQ(logged("ingest API reachable again after 20.3s"), 1u);
+  EXPECT_EQ(logs_.size(), 2u);
 }
 
 TEST_F(AccountingTest, ThrowingCallbacksAreCounted) {

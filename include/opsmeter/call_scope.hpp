@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "opsmeter/client.hpp"
+#include "opsmeter/context.hpp"
 #include "opsmeter/export.hpp"
 #include "opsmeter/record.hpp"
 #include "opsmeter/usage.hpp"
@@ -46,6 +47,7 @@ struct CallOptions {
   std::string operation;  // metadata.operation, e.g. "chat.completions"
   std::optional<DataMode> data_mode;
   std::optional<Environment> environment;
+  std::optional<TraceIds> trace;  // e.g. parse_traceparent(request header); invalid ids are not sent
 };
 
 class OPSMETER_API CallScope {

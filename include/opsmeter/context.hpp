@@ -17,6 +17,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,19 @@
 
 namespace opsmeter {
 
+// The W3C Trace Context ids of the request being served, so that a cost record can be tied to
+// its trace: sent as metadata `traceId` (32 lower-case hex digits) and `spanId` (16).
+struct TraceIds {
+  std::string trace_id;
+  std::string span_id;
+};
+
+// Parses a W3C `traceparent` header, "00-<trace id>-<span id>-<flags>" (lower-case hex). nullopt
+// when it is malformed, an id is all zeros, or the version is ff. A later version may carry
+// more fields after the flags; they are ignored. No dependency on any tracing library: with
+// OpenTelemetry, pass the current span's ids (or its propagated header) here.
+OPSMETER_API std::optional<TraceIds> parse_traceparent(std::string_view header) noexcept;
+
 struct Context {
   std::optional<std::string> endpoint_tag;
   std::optional<std::string> prompt_version;
@@ -32,6 +46,7 @@ struct Context {
   std::optional<std::string> tenant_id;
   std::optional<DataMode> data_mode;
   std::optional<Environment> environment;
+  std::optional<TraceIds> trace;  // ids that are not valid trace context are not sent
   std::vector<std::pair<std::string, MetadataValue>> metadata;
 };
 

@@ -60,6 +60,10 @@ struct Metadata {
   std::string feature;              // `feature`
   std::string provider_request_id;  // `providerRequestId`: the provider's response id
   std::optional<TokenSource> token_source;  // `tokenSource`; left out when unset
+  // W3C trace context of the request that made the call (see opsmeter/context.hpp): `traceId`,
+  // 32 lower-case hex digits, and `spanId`, 16; left out when empty.
+  std::string trace_id;
+  std::string span_id;
   // User key/values, sent after the well-known keys in this order. Keys must be 1-64 bytes,
   // unique, and may not reuse a well-known or SDK key (see opsmeter/validation.hpp).
   std::vector<std::pair<std::string, MetadataValue>> extra;

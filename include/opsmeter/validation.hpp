@@ -42,6 +42,7 @@ enum class ValidationCode {
   kFieldTooLong,        // a string is longer than its cap
   kInvalidMetadataKey,  // empty, too long, not valid UTF-8, duplicated, or a reserved key
   kTooManyMetadataEntries,
+  kInvalidTraceId,      // traceId is not 32, or spanId not 16, lower-case hex digits (or is all zero)
 };
 
 // The stable lower-case name of a code, e.g. "field_too_long".

@@ -22,6 +22,18 @@ constexpr std::string_view trim(std::string_view text) noexcept {
   return text;
 }
 
+// Lower-case hex of exactly `digits` digits, not all zero: a W3C Trace Context trace id (32)
+// or span id (16).
+constexpr bool is_trace_hex(std::string_view id, std::size_t digits) noexcept {
+  if (id.size() != digits) return false;
+  bool nonzero = false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    nonzero = nonzero || c != '0';
+  }
+  return nonzero;
+}
+
 // `text` cut to at most `cap` bytes without splitting a UTF-8 sequence.
 constexpr std::string_view utf8_prefix(std::string_view text, std::size_t cap) noexcept {
   if (text.size() <= cap) return text;

@@ -50,6 +50,14 @@ void fill_from(LlmCallRecord& r, const CallOptions& o, const Context& ctx) {
   if (const DataMode* mode = first_set(o.data_mode, ctx.data_mode)) r.data_mode = *mode;
   if (const Environment* env = first_set(o.environment, ctx.environment)) r.environment = *env;
   if (!ctx.metadata.empty()) r.metadata.extra = ctx.metadata;
+  // Trace ids that are not valid trace context are left out rather than making the record
+  // invalid: the call's cost still counts.
+  if (const TraceIds* trace = first_set(o.trace, ctx.trace)) {
+    if (detail::is_trace_hex(trace->trace_id, 32) && detail::is_trace_hex(trace->span_id, 16)) {
+      r.metadata.trace_id = trace->trace_id;
+      r.metadata.span_id = trace->span_id;
+    }
+  }
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 // Thread-local attribution context with field-by-field merging.
 #include "opsmeter/context.hpp"
 
-#include "instrument/call_scope_access.hpp"
-
 #include <algorithm>
+
+#include "base/text.hpp"
+#include "instrument/call_scope_access.hpp"
 
 namespace opsmeter {
 namespace {
@@ -23,6 +24,7 @@ void merge_into(Context& base, const Context& inner) {
   take_if_set(base.tenant_id, inner.tenant_id);
   take_if_set(base.data_mode, inner.data_mode);
   take_if_set(base.environment, inner.environment);
+  take_if_set(base.trace, inner.trace);
   for (const auto& item : inner.metadata) {
     auto it = std::find_if(base.metadata.begin(), base.metadata.end(),
                            [&](const auto& entry) { return entry.first == item.first; });
@@ -39,6 +41,27 @@ void merge_into(Context& base, const Context& inner) {
 namespace detail {
 const Context& current_context_ref() noexcept { return t_current; }
 }  // namespace detail
+
+std::optional<TraceIds> parse_traceparent(std::string_view header) noexcept {
+  // version "-" trace-id "-" parent-id "-" flags: 2 + 1 + 32 + 1 + 16 + 1 + 2 = 55 characters.
+  header = detail::trim(header);
+  if (header.size() < 55 || header[2] != '-' || header[35] != '-' || header[52] != '-') return std::nullopt;
+  const std::string_view version = header.substr(0, 2);
+  const auto hex = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  };
+  if (!hex(version) || version == "ff" || !hex(header.substr(53, 2))) return std::nullopt;
+  // Version 00 has exactly these fields; a later one may add more after a '-'.
+  if (header.size() > 55 && (version == "00" || header[55] != '-')) return std::nullopt;
+  const std::string_view trace_id = header.substr(3, 32);
+  const std::string_view span_id = header.substr(36, 16);
+  if (!detail::is_trace_hex(trace_id, 32) || !detail::is_trace_hex(span_id, 16)) return std::nullopt;
+  try {
+    return TraceIds{std::string(trace_id), std::string(span_id)};
+  } catch (...) {
+    return std::nullopt;
+  }
+}
 
 Context current_context() noexcept {
   try {

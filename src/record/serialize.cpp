@@ -68,6 +68,8 @@ void append_metadata(std::string& out, const Metadata& m) {
     if (!value->empty()) string_field(out, name, *value);
   }
   if (m.token_source) string_field(out, "tokenSource", to_string(*m.token_source));
+  if (!m.trace_id.empty()) string_field(out, "traceId", m.trace_id);
+  if (!m.span_id.empty()) string_field(out, "spanId", m.span_id);
   for (const auto& [user_key, value] : m.extra) {
     append_json_string(out, user_key);
     out += ':';

@@ -3,15 +3,16 @@
 
 #include <array>
 
+#include "base/text.hpp"
 #include "record/utf8_json.hpp"
 
 namespace opsmeter {
 namespace {
 
 // Metadata keys the SDK writes itself; user entries may not shadow them.
-constexpr std::array<std::string_view, 8> kReservedMetadataKeys = {
-    "operation", "tenantId", "endpoint",    "feature",
-    "providerRequestId", "tokenSource", "sdkLanguage", "sdkVersion"};
+constexpr std::array<std::string_view, 10> kReservedMetadataKeys = {
+    "operation",   "tenantId", "endpoint",    "feature",   "providerRequestId",
+    "tokenSource", "traceId",  "spanId",      "sdkLanguage", "sdkVersion"};
 
 ValidationError error(ValidationCode code, std::string_view field) noexcept {
   return ValidationError{code, field};
@@ -96,6 +97,10 @@ ValidationError validate_metadata(const Metadata& m) noexcept {
       return error(ValidationCode::kFieldTooLong, "metadata");
     }
   }
+  if ((!m.trace_id.empty() && !detail::is_trace_hex(m.trace_id, 32)) ||
+      (!m.span_id.empty() && !detail::is_trace_hex(m.span_id, 16))) {
+    return error(ValidationCode::kInvalidTraceId, "metadata");
+  }
   if (m.extra.size() > limits::kMaxMetadataEntries) {
     return error(ValidationCode::kTooManyMetadataEntries, "metadata");
   }
@@ -127,6 +132,7 @@ std::string_view to_string(ValidationCode code) noexcept {
     case ValidationCode::kFieldTooLong: return "field_too_long";
     case ValidationCode::kInvalidMetadataKey: return "invalid_metadata_key";
     case ValidationCode::kTooManyMetadataEntries: return "too_many_metadata_entries";
+    case ValidationCode::kInvalidTraceId: return "invalid_trace_id";
   }
   return "unknown";
 }

@@ -38,6 +38,13 @@ run_examples() {
   grep -q 'attempt 1: HTTP 503' <<<"$out" || fail "retry_same_id: first attempt did not fail"
   grep -q 'attempt 2: HTTP 200' <<<"$out" || fail "retry_same_id: second attempt did not succeed"
 
+  echo "== trace_correlation"
+  out=$("$build/examples/opsmeter_trace_correlation")
+  echo "$out"
+  grep -q 'traceId 4bf92f3577b34da6a3ce929d0e0e4736 spanId 00f067aa0ba902b7' <<<"$out" ||
+    fail "trace_correlation: the trace ids were not recorded"
+  grep -q 'delivered=1' <<<"$out" || fail "trace_correlation: not delivered"
+
   echo "== streaming"
   "$build/examples/opsmeter_streaming" | tee "$work/streaming.out"
   grep -q 'from the provider' "$work/streaming.out" || fail "streaming: usage not from the provider"

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <ostream>
 #include <thread>
 
 namespace opsmeter {
@@ -54,6 +56,48 @@ TEST(Context, DoesNotCrossThreadsUnlessCapturedAndReapplied) {
   EXPECT_FALSE(seen_plain.has_value());
   EXPECT_EQ(seen_reapplied, "support.reply");
 }
+
+struct TraceparentRow {
+  const char* header;
+  const char* trace_id;  // "" when it must not parse
+  const char* span_id;
+};
+
+void PrintTo(const TraceparentRow& row, std::ostream* os) { *os << '"' << row.header << '"'; }
+
+class TraceparentTable : public ::testing::TestWithParam<TraceparentRow> {};
+
+TEST_P(TraceparentTable, Parses) {
+  const TraceparentRow& row = GetParam();
+  const std::optional<TraceIds> ids = parse_traceparent(row.header);
+  if (*row.trace_id == '\0') {
+    EXPECT_FALSE(ids.has_value());
+    return;
+  }
+  ASSERT_TRUE(ids.has_value());
+  EXPECT_EQ(ids->trace_id, row.trace_id);
+  EXPECT_EQ(ids->span_id, row.span_id);
+}
+
+// The W3C Trace Context examples, and each way a header can be wrong.
+INSTANTIATE_TEST_SUITE_P(
+    W3c, TraceparentTable,
+    ::testing::Values(
+        TraceparentRow{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                       "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
+        TraceparentRow{" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00 ",
+                       "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
+        TraceparentRow{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future",
+                       "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
+        TraceparentRow{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", "", ""},
+        TraceparentRow{"00-00000000000000000000000000000000-00f067aa0ba902b7-01", "", ""},
+        TraceparentRow{"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "", ""},
+        TraceparentRow{"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "", ""},
+        TraceparentRow{"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "", ""},
+        TraceparentRow{"00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", "", ""},
+        TraceparentRow{"00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01", "", ""},
+        TraceparentRow{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-zz", "", ""},
+        TraceparentRow{"", "", ""}));
 
 }  // namespace
 }  // namespace opsmeter

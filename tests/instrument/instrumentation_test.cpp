@@ -2,6 +2,7 @@
 // provider endpoint, asserted on what the mock server stored.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -84,6 +85,39 @@ TEST_F(Instrumentation, ScopeMeasuresAndRecordsWithContextAndUsage) {
   EXPECT_EQ(r["metadata"]["tokenSource"], "provider");
   EXPECT_EQ(r["metadata"]["cachedInputTokens"], 32);
   EXPECT_EQ(r["metadata"]["region"], "eu");
+}
+
+// Trace correlation: a traceparent from the request being served, through the context or the
+// call's options, goes out as metadata traceId/spanId; ids that are not trace context are left
+// out and the call is still recorded.
+TEST_F(Instrumentation, TraceIdsFromContextOrOptionsAreSent) {
+  Client client = test::make_client(options());
+  Context ctx;
+  ctx.trace = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  ASSERT_TRUE(ctx.trace.has_value());
+  std::string from_context, from_options, invalid;
+  {
+    ContextGuard guard(ctx);
+    CallScope a = client.start_call("openai", "gpt-4o-mini");
+    from_context = a.id();
+    CallOptions how;
+    how.trace = TraceIds{"0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"};
+    CallScope b = client.start_call("openai", "gpt-4o-mini", how);
+    from_options = b.id();
+    how.trace = TraceIds{"not-a-trace-id", "b7ad6b7169203331"};
+    CallScope c = client.start_call("openai", "gpt-4o-mini", how);
+    invalid = c.id();
+  }
+  ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
+  std::map<std::string, json> by_id;
+  for (const json& r : stored()) by_id[r["externalRequestId"].get<std::string>()] = r;
+  ASSERT_EQ(by_id.size(), 3u);
+  EXPECT_EQ(by_id[from_context]["metadata"]["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(by_id[from_context]["metadata"]["spanId"], "00f067aa0ba902b7");
+  EXPECT_EQ(by_id[from_options]["metadata"]["traceId"], "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(by_id[from_options]["metadata"]["spanId"], "b7ad6b7169203331");
+  EXPECT_FALSE(by_id[invalid]["metadata"].contains("traceId"));
+  EXPECT_FALSE(by_id[invalid]["metadata"].contains("spanId"));
 }
 
 TEST_F(Instrumentation, ScopeEndedByExceptionRecordsError) {

@@ -117,6 +117,18 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"key_not_utf8",  // "\xff" and "\xfe" would both be sent as U+FFFD: equal keys
             [](LlmCallRecord& r) { r.metadata.extra = {{"k\xff", true}, {"k\xfe", false}}; },
             ValidationCode::kInvalidMetadataKey, "metadata"},
+        Row{"reserved_trace_key",
+            [](LlmCallRecord& r) { r.metadata.extra = {{"traceId", std::string("x")}}; },
+            ValidationCode::kInvalidMetadataKey, "metadata"},
+        Row{"trace_id_not_hex",
+            [](LlmCallRecord& r) { r.metadata.trace_id = std::string(32, 'g'); },
+            ValidationCode::kInvalidTraceId, "metadata"},
+        Row{"span_id_all_zero",
+            [](LlmCallRecord& r) {
+              r.metadata.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+              r.metadata.span_id = std::string(16, '0');
+            },
+            ValidationCode::kInvalidTraceId, "metadata"},
         Row{"value_over_cap",
             [](LlmCallRecord& r) { r.metadata.extra = {{"a", bytes(1025)}}; },
             ValidationCode::kFieldTooLong, "metadata"},

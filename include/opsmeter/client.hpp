@@ -224,6 +224,7 @@ OPSMETER_API std::string_view to_string(FlushResult result) noexcept;
 
 class CallScope;
 struct CallOptions;
+struct CheckResult;
 namespace detail {
 struct ClientAccess;
 struct InternalOptions;
@@ -259,6 +260,10 @@ class OPSMETER_API Client {
 
   Stats stats() const noexcept;
   ClientStatus status() const noexcept;
+
+  // One blocking call to the workspace-status endpoint with this client's key and settings;
+  // see opsmeter/check.hpp. For start-up and health checks, never on the record() path.
+  CheckResult check(std::chrono::milliseconds timeout) const noexcept;
 
  private:
   class Impl;

@@ -9,6 +9,7 @@
 
 #include "opsmeter/call_scope.hpp"
 #include "opsmeter/callback.hpp"
+#include "opsmeter/check.hpp"
 #include "opsmeter/client.hpp"
 #include "opsmeter/context.hpp"
 #include "opsmeter/ids.hpp"

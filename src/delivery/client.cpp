@@ -15,10 +15,10 @@
 #include "delivery/gate.hpp"
 #include "delivery/options.hpp"
 #include "delivery/shared_state.hpp"
+#include "delivery/workspace.hpp"
 #include "instrument/call_scope_access.hpp"
 #include "instrument/record_sink.hpp"
 #include "opsmeter/call_scope.hpp"
-#include "opsmeter/version.hpp"
 #include "transport/curl_transport.hpp"
 
 namespace opsmeter {
@@ -86,17 +86,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     disabled_reason_ = config_.disabled_reason;
     if (disabled_reason_.empty()) disabled_reason_ = detail::ensure_curl_global_init();
     if (disabled_reason_.empty()) {
-      detail::CurlSettings settings;
-      settings.url = config_.ingest_url;
-      settings.api_key = config_.options.api_key;
-      settings.user_agent = std::string("opsmeter-cpp/") + version();
-      settings.timeout = config_.options.timeout;
-      settings.max_in_flight = config_.options.max_in_flight;
-      settings.ca_bundle = config_.options.ca_bundle;
-      settings.ca_path = config_.options.ca_path;
-      settings.proxy = config_.proxy;
-      settings.no_proxy = config_.no_proxy;
-      transport_ = detail::make_curl_transport(settings, disabled_reason_);
+      transport_ = detail::make_curl_transport(detail::curl_settings(config_), disabled_reason_);
     }
     if (!disabled_reason_.empty()) {
       logger_.log(LogLevel::kError, "telemetry disabled: " + disabled_reason_);
@@ -233,6 +223,20 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   // Whether the calling thread is this client's worker (a callback is running).
   bool on_worker() const noexcept {
     return worker_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
+  }
+
+  CheckResult check(Millis timeout) const noexcept {
+    if (Impl* next = successor()) return next->check(timeout);
+    if (!disabled_reason_.empty() || orphaned()) {
+      CheckResult r;
+      r.error = CheckError::kDisabled;
+      try {
+        r.detail = disabled_reason_;
+      } catch (...) {
+      }
+      return r;
+    }
+    return detail::check_with(config_, timeout);
   }
 
   Stats stats() const noexcept {
@@ -446,6 +450,13 @@ FlushResult Client::shutdown(std::chrono::milliseconds timeout) noexcept {
 }
 
 Stats Client::stats() const noexcept { return impl_ ? impl_->stats() : Stats{}; }
+
+CheckResult Client::check(std::chrono::milliseconds timeout) const noexcept {
+  if (impl_) return impl_->check(timeout);
+  CheckResult r;
+  r.error = CheckError::kDisabled;
+  return r;
+}
 
 ClientStatus Client::status() const noexcept {
   if (impl_) return impl_->status();

@@ -414,6 +414,82 @@ CurlLibrary& CurlLibrary::real() noexcept {
   return *library;
 }
 
+namespace {
+
+std::size_t on_get_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* body = static_cast<std::string*>(user);
+  const std::size_t bytes = size * count;
+  const std::size_t room = kMaxResponseBody - std::min(kMaxResponseBody, body->size());
+  try {
+    body->append(data, std::min(bytes, room));
+  } catch (...) {
+    return 0;
+  }
+  return bytes;  // the rest is read and dropped
+}
+
+}  // namespace
+
+GetResult curl_get(const CurlSettings& settings, const std::string& url) noexcept {
+  GetResult result;
+  CURL* e = nullptr;
+  curl_slist* headers = nullptr;
+  try {
+    e = curl_easy_init();
+    const std::string key = "X-API-Key: " + settings.api_key;
+    for (const char* line : {"Accept: application/json", key.c_str()}) {
+      curl_slist* next = curl_slist_append(headers, line);
+      if (next == nullptr) throw std::bad_alloc();
+      headers = next;
+    }
+    if (e == nullptr) throw std::bad_alloc();
+    char error_buffer[CURL_ERROR_SIZE] = {};
+    const long timeout = static_cast<long>(settings.timeout.count());
+    const auto text = [](const std::string& v) { return v.empty() ? nullptr : v.c_str(); };
+    const CURLcode setup[] = {
+        curl_easy_setopt(e, CURLOPT_URL, url.c_str()),
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"),
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L),
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers),
+        curl_easy_setopt(e, CURLOPT_USERAGENT, settings.user_agent.c_str()),
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L),
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L),
+        curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L),
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout),
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout),
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L),
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L),
+        curl_easy_setopt(e, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)),
+        settings.ca_bundle.empty() ? CURLE_OK : curl_easy_setopt(e, CURLOPT_CAINFO, settings.ca_bundle.c_str()),
+        settings.ca_path.empty() ? CURLE_OK : curl_easy_setopt(e, CURLOPT_CAPATH, settings.ca_path.c_str()),
+        curl_easy_setopt(e, CURLOPT_PROXY, settings.proxy.c_str()),
+        curl_easy_setopt(e, CURLOPT_NOPROXY, text(settings.no_proxy)),
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_get_body),
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, &result.body),
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer),
+    };
+    CURLcode code = CURLE_OK;
+    for (CURLcode c : setup) {
+      if (c != CURLE_OK && code == CURLE_OK) code = c;
+    }
+    if (code == CURLE_OK) code = curl_easy_perform(e);
+    if (code == CURLE_OK) {
+      long status = 0;
+      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+      result.http_status = static_cast<int>(status);
+    } else {
+      result.error = classify(code);
+      result.error_text = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
+    }
+  } catch (...) {
+    result.error = TransportError::kOther;
+    result.error_text = "out of memory";
+  }
+  if (e != nullptr) curl_easy_cleanup(e);
+  curl_slist_free_all(headers);
+  return result;
+}
+
 std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error,
                                                CurlLibrary* curl) {
   auto transport =

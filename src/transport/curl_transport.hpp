@@ -26,6 +26,18 @@ struct CurlSettings {
 // the host thread before any worker starts.
 std::string ensure_curl_global_init() noexcept;
 
+// The answer to one blocking GET.
+struct GetResult {
+  int http_status = 0;  // 0 when no HTTP answer arrived
+  TransportError error = TransportError::kNone;
+  std::string error_text;
+  std::string body;  // capped at 64 KiB
+};
+
+// One blocking GET of `url` with the settings' key, headers, TLS and proxy (settings.url and
+// max_in_flight are not used). Never throws.
+GetResult curl_get(const CurlSettings& settings, const std::string& url) noexcept;
+
 class CurlLibrary;
 
 // nullptr plus a reason in `error` if curl could not be set up. May throw std::bad_alloc.

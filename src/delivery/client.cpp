@@ -4,7 +4,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <thread>
 
 #include "base/log.hpp"
@@ -61,12 +63,40 @@ std::uint64_t fork_generation() noexcept {
   return g_fork_generation.load(std::memory_order_relaxed);
 }
 
+// A client with a worker, as the exit hook below sees it.
+class LiveWorker {
+ public:
+  // Stops the worker and waits (until `deadline`) for it to leave libcurl and OpenSSL.
+  virtual void stop_for_exit(TimePoint deadline) noexcept = 0;
+
+ protected:
+  ~LiveWorker() = default;
+};
+
+std::mutex g_live_mu;
+std::vector<std::weak_ptr<LiveWorker>> g_live;
+
+void stop_live_workers_at_exit() noexcept;
+
+// Registered (once) after the first client initialized libcurl and OpenSSL, so that exit()
+// runs it before their exit-time cleanup (atexit handlers run in reverse order, library
+// destructors after them all).
+void remember_live(std::weak_ptr<LiveWorker> impl) {
+  static const bool hooked = std::atexit(&stop_live_workers_at_exit) == 0;
+  (void)hooked;
+  std::lock_guard<std::mutex> lock(g_live_mu);
+  g_live.erase(std::remove_if(g_live.begin(), g_live.end(), [](const auto& w) { return w.expired(); }),
+               g_live.end());
+  g_live.push_back(std::move(impl));
+}
+
 }  // namespace
 
 // Hidden even in a shared build: nothing outside the library names it.
 // Shared between the Client and its worker thread, so that a callback may destroy the Client:
 // the worker then finishes on its own and the last of the two releases the Impl.
 class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
+                                          public LiveWorker,
                                           public std::enable_shared_from_this<Client::Impl> {
   // An idle worker looks at the queue at least this often; record() wakes it sooner only when
   // this many records wait, so the caller's path makes no system call in the common case.
@@ -101,6 +131,28 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   void start() {
     if (!dispatcher_) return;
     worker_ = std::thread([self = shared_from_this()] { self->run_worker(); });
+    remember_live(std::weak_ptr<LiveWorker>(weak_from_this()));
+  }
+
+  // At exit() with this client still live (leaked, or on main's stack): the worker must be out
+  // of libcurl and OpenSSL before their exit-time cleanup frees what it uses. Signals it and
+  // waits until `deadline` for it to leave its loop. What is pending is lost with the process.
+  void stop_for_exit(TimePoint deadline) noexcept override {
+    if (g_fork_generation.load(std::memory_order_relaxed) != generation_) return;  // parent's
+    if (!worker_.joinable() || on_worker() || worker_done_.load(std::memory_order_acquire)) return;
+    shared_.accepting.store(false, std::memory_order_seq_cst);
+    stop_.store(true, std::memory_order_release);
+    transport_->wakeup();
+    while (!worker_done_.load(std::memory_order_acquire) && Clock::now() < deadline) {
+      std::this_thread::sleep_for(Millis(1));
+    }
+    // Done: joining returns at once. Not done (stuck in a user callback): leave it running.
+    if (worker_done_.load(std::memory_order_acquire)) {
+      try {
+        worker_.join();
+      } catch (...) {
+      }
+    }
   }
 
   Impl(const Impl&) = delete;
@@ -369,6 +421,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       dispatcher_->stop();
       notify_flushers();
     }
+    worker_done_.store(true, std::memory_order_release);
   }
 
   const std::uint64_t generation_;  // the fork generation this Impl was made in
@@ -387,6 +440,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   std::thread worker_;
   std::atomic<std::thread::id> worker_id_{};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> worker_done_{false};   // the worker left its loop for good
   bool stop_requested_on_worker_ = false;  // worker thread only
 
   std::mutex flush_mu_;
@@ -397,6 +451,25 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   bool shut_down_ = false;
   FlushResult shutdown_result_ = FlushResult::kFlushed;
 };
+
+namespace {
+
+void stop_live_workers_at_exit() noexcept {
+  std::vector<std::shared_ptr<LiveWorker>> live;
+  try {
+    std::lock_guard<std::mutex> lock(g_live_mu);
+    for (const auto& weak : g_live) {
+      if (auto impl = weak.lock()) live.push_back(std::move(impl));
+    }
+  } catch (...) {
+    return;
+  }
+  // One deadline for all: exit() must not wait long for a worker stuck in a user callback.
+  const TimePoint deadline = Clock::now() + Millis(500);
+  for (const auto& impl : live) impl->stop_for_exit(deadline);
+}
+
+}  // namespace
 
 Client::Client(Options options) noexcept : Client(std::move(options), detail::InternalOptions{}) {}
 

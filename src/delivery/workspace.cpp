@@ -4,44 +4,26 @@
 
 #include <nlohmann/json.hpp>
 
+#include "delivery/json_fields.hpp"
+
 #include "opsmeter/version.hpp"
 
 namespace opsmeter {
 namespace {
 
+using detail::read_field;
 using nlohmann::json;
-
-template <typename T>
-void read(const json& object, const char* key, std::optional<T>& out) {
-  if (!object.is_object()) return;
-  const auto it = object.find(key);
-  if (it == object.end()) return;
-  if constexpr (std::is_same_v<T, bool>) {
-    if (it->is_boolean()) out = it->get<bool>();
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    if (it->is_string()) out = it->get<std::string>();
-  } else if constexpr (std::is_same_v<T, double>) {
-    if (it->is_number()) out = it->get<double>();
-  } else {
-    if (it->is_number_integer()) {
-      out = it->get<std::int64_t>();
-    } else if (it->is_number_float()) {
-      const double value = it->get<double>();
-      if (value >= -9.2e18 && value <= 9.2e18) out = static_cast<std::int64_t>(value);
-    }
-  }
-}
 
 std::optional<BudgetPeriod> read_period(const json& budget, const char* key) {
   if (!budget.is_object()) return std::nullopt;
   const auto it = budget.find(key);
   if (it == budget.end() || !it->is_object()) return std::nullopt;
   BudgetPeriod p;
-  read(*it, "limitUsd", p.limit_usd);
-  read(*it, "currentSpendUsd", p.current_spend_usd);
-  read(*it, "utilizationRatio", p.utilization_ratio);
-  read(*it, "isWarning", p.is_warning);
-  read(*it, "isExceeded", p.is_exceeded);
+  read_field(*it, "limitUsd", p.limit_usd);
+  read_field(*it, "currentSpendUsd", p.current_spend_usd);
+  read_field(*it, "utilizationRatio", p.utilization_ratio);
+  read_field(*it, "isWarning", p.is_warning);
+  read_field(*it, "isExceeded", p.is_exceeded);
   return p;
 }
 
@@ -78,20 +60,20 @@ std::optional<WorkspaceStatus> parse_workspace_status(std::string_view body) noe
     const json doc = json::parse(body, nullptr, false);
     if (!doc.is_object()) return std::nullopt;
     WorkspaceStatus s;
-    read(doc, "workspaceId", s.workspace_id);
-    read(doc, "severity", s.severity);
-    read(doc, "isPlanLimitReached", s.is_plan_limit_reached);
-    read(doc, "telemetryPaused", s.telemetry_paused);
-    read(doc, "providerCallsContinue", s.provider_calls_continue);
-    read(doc, "isBudgetWarning", s.is_budget_warning);
-    read(doc, "isBudgetExceeded", s.is_budget_exceeded);
+    read_field(doc, "workspaceId", s.workspace_id);
+    read_field(doc, "severity", s.severity);
+    read_field(doc, "isPlanLimitReached", s.is_plan_limit_reached);
+    read_field(doc, "telemetryPaused", s.telemetry_paused);
+    read_field(doc, "providerCallsContinue", s.provider_calls_continue);
+    read_field(doc, "isBudgetWarning", s.is_budget_warning);
+    read_field(doc, "isBudgetExceeded", s.is_budget_exceeded);
     const auto plan = doc.find("plan");
     if (plan != doc.end()) {
-      read(*plan, "planTier", s.plan_tier);
-      read(*plan, "planName", s.plan_name);
-      read(*plan, "currentRequestCount", s.current_request_count);
-      read(*plan, "planRequestLimit", s.plan_request_limit);
-      read(*plan, "remainingRequestCount", s.remaining_request_count);
+      read_field(*plan, "planTier", s.plan_tier);
+      read_field(*plan, "planName", s.plan_name);
+      read_field(*plan, "currentRequestCount", s.current_request_count);
+      read_field(*plan, "planRequestLimit", s.plan_request_limit);
+      read_field(*plan, "remainingRequestCount", s.remaining_request_count);
     }
     const auto budget = doc.find("budget");
     if (budget != doc.end()) {

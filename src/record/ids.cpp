@@ -91,12 +91,10 @@ std::string new_request_id() noexcept {
   }
 }
 
-std::string sha256_hex(std::string_view data) noexcept {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    return std::string();
-  }
+namespace {
+
+// A digest as lower-case hex; "" if memory runs out.
+std::string hex_of(const unsigned char* digest, unsigned int length) noexcept {
   try {
     std::string hex(static_cast<std::size_t>(length) * 2, '0');
     for (unsigned int i = 0; i < length; ++i) {
@@ -107,6 +105,17 @@ std::string sha256_hex(std::string_view data) noexcept {
   } catch (...) {
     return std::string();
   }
+}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view data) noexcept {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    return std::string();
+  }
+  return hex_of(digest, length);
 }
 
 std::string deterministic_request_id(std::string_view key) noexcept {
@@ -133,16 +142,7 @@ std::string hash_user_id(std::string_view raw, std::string_view salt) noexcept {
            reinterpret_cast<const unsigned char*>(raw.data()), raw.size(), digest, &length) == nullptr) {
     return std::string();
   }
-  try {
-    std::string hex(static_cast<std::size_t>(length) * 2, '0');
-    for (unsigned int i = 0; i < length; ++i) {
-      hex[2 * i] = detail::kHexDigits[digest[i] >> 4];
-      hex[2 * i + 1] = detail::kHexDigits[digest[i] & 0xF];
-    }
-    return hex;
-  } catch (...) {
-    return std::string();
-  }
+  return hex_of(digest, length);
 }
 
 bool looks_like_pii(std::string_view id) noexcept {

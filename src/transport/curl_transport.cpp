@@ -143,6 +143,37 @@ TransportError classify(CURLcode code) {
   }
 }
 
+// How every request reaches the ingest API, for the sender and for check() alike: protocols,
+// user agent, no redirects, no signals, deadlines, TLS verification and trust, the proxy.
+// `set(option, value)` sets one option; the first failure is returned.
+template <typename Set>
+CURLcode set_connection_options(Set&& set, const CurlSettings& settings) {
+  const long timeout = static_cast<long>(settings.timeout.count());
+  const CURLcode codes[] = {
+      set(CURLOPT_PROTOCOLS_STR, "http,https"),
+      set(CURLOPT_USERAGENT, settings.user_agent.c_str()),
+      set(CURLOPT_FOLLOWLOCATION, 0L),
+      set(CURLOPT_NOSIGNAL, 1L),
+      // Never wait for a name lookup's thread when a transfer is aborted or cleaned up: a
+      // resolver that does not answer must not hold shutdown() or the destructor.
+      set(CURLOPT_QUICK_EXIT, 1L),
+      set(CURLOPT_TIMEOUT_MS, timeout),
+      set(CURLOPT_CONNECTTIMEOUT_MS, timeout),
+      set(CURLOPT_SSL_VERIFYPEER, 1L),
+      set(CURLOPT_SSL_VERIFYHOST, 2L),
+      set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)),
+      settings.ca_bundle.empty() ? CURLE_OK : set(CURLOPT_CAINFO, settings.ca_bundle.c_str()),
+      settings.ca_path.empty() ? CURLE_OK : set(CURLOPT_CAPATH, settings.ca_path.c_str()),
+      // An empty proxy string means "no proxy" and stops libcurl reading the environment.
+      set(CURLOPT_PROXY, settings.proxy.c_str()),
+      set(CURLOPT_NOPROXY, settings.no_proxy.empty() ? nullptr : settings.no_proxy.c_str()),
+  };
+  for (CURLcode code : codes) {
+    if (code != CURLE_OK) return code;
+  }
+  return CURLE_OK;
+}
+
 class CurlTransport final : public Transport {
  public:
   CurlTransport(const CurlSettings& settings, CurlLibrary& curl, std::string& error)
@@ -286,7 +317,6 @@ class CurlTransport final : public Transport {
 
   CURLcode configure(Slot& slot) {
     CURL* e = slot.easy;
-    const long timeout = static_cast<long>(settings_.timeout.count());
     const auto set = [this, e](CURLoption option, auto value) {
       using T = decltype(value);
       if constexpr (std::is_same_v<T, long>) {
@@ -306,32 +336,16 @@ class CurlTransport final : public Transport {
         return curl_.easy_setopt_pointer(e, option, value);
       }
     };
-    const auto text = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    const CURLcode common = set_connection_options(set, settings_);
+    if (common != CURLE_OK) return common;
     const CURLcode codes[] = {
         set(CURLOPT_URL, settings_.url.c_str()),
-        set(CURLOPT_PROTOCOLS_STR, "http,https"),
         set(CURLOPT_POST, 1L),
         set(CURLOPT_HTTPHEADER, headers_),
-        set(CURLOPT_USERAGENT, settings_.user_agent.c_str()),
         set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS)),
         set(CURLOPT_PIPEWAIT, 1L),  // wait to learn whether a connection multiplexes
-        set(CURLOPT_FOLLOWLOCATION, 0L),
-        set(CURLOPT_NOSIGNAL, 1L),
-        // Never wait for a name lookup's thread when a transfer is aborted or cleaned up: a
-        // resolver that does not answer must not hold shutdown() or the destructor.
-        set(CURLOPT_QUICK_EXIT, 1L),
-        set(CURLOPT_TIMEOUT_MS, timeout),
-        set(CURLOPT_CONNECTTIMEOUT_MS, timeout),
         set(CURLOPT_TCP_KEEPALIVE, 1L),
         set(CURLOPT_TCP_NODELAY, 1L),
-        set(CURLOPT_SSL_VERIFYPEER, 1L),
-        set(CURLOPT_SSL_VERIFYHOST, 2L),
-        set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)),
-        settings_.ca_bundle.empty() ? CURLE_OK : set(CURLOPT_CAINFO, settings_.ca_bundle.c_str()),
-        settings_.ca_path.empty() ? CURLE_OK : set(CURLOPT_CAPATH, settings_.ca_path.c_str()),
-        // An empty proxy string means "no proxy" and stops libcurl reading the environment.
-        set(CURLOPT_PROXY, settings_.proxy.c_str()),
-        set(CURLOPT_NOPROXY, text(settings_.no_proxy)),
         set(CURLOPT_WRITEFUNCTION, &on_body),
         set(CURLOPT_WRITEDATA, &slot),
         set(CURLOPT_HEADERFUNCTION, &on_header),
@@ -444,26 +458,12 @@ GetResult curl_get(const CurlSettings& settings, const std::string& url) noexcep
     }
     if (e == nullptr) throw std::bad_alloc();
     char error_buffer[CURL_ERROR_SIZE] = {};
-    const long timeout = static_cast<long>(settings.timeout.count());
-    const auto text = [](const std::string& v) { return v.empty() ? nullptr : v.c_str(); };
     const CURLcode setup[] = {
+        set_connection_options([e](CURLoption option, auto value) { return curl_easy_setopt(e, option, value); },
+                               settings),
         curl_easy_setopt(e, CURLOPT_URL, url.c_str()),
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"),
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L),
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers),
-        curl_easy_setopt(e, CURLOPT_USERAGENT, settings.user_agent.c_str()),
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L),
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L),
-        curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L),
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout),
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout),
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L),
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L),
-        curl_easy_setopt(e, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)),
-        settings.ca_bundle.empty() ? CURLE_OK : curl_easy_setopt(e, CURLOPT_CAINFO, settings.ca_bundle.c_str()),
-        settings.ca_path.empty() ? CURLE_OK : curl_easy_setopt(e, CURLOPT_CAPATH, settings.ca_path.c_str()),
-        curl_easy_setopt(e, CURLOPT_PROXY, settings.proxy.c_str()),
-        curl_easy_setopt(e, CURLOPT_NOPROXY, text(settings.no_proxy)),
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_get_body),
         curl_easy_setopt(e, CURLOPT_WRITEDATA, &result.body),
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer),

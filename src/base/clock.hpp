@@ -12,6 +12,7 @@ using Clock = std::chrono::steady_clock;  // monotonic: deadlines, windows, late
 using TimePoint = Clock::time_point;
 using WallClock = std::chrono::system_clock;  // only to read HTTP-date Retry-After values
 using Millis = std::chrono::milliseconds;
+using Micros = std::chrono::microseconds;
 
 // The steady clock at tick resolution (4 ms on a 250 Hz kernel): a plain read of the kernel's
 // last tick, cheaper than Clock::now() (docs/benchmarks.md has the figures). record() stamps

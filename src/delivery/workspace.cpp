@@ -97,6 +97,60 @@ CheckResult check_workspace(const Options& options, std::chrono::milliseconds ti
 }
 
 namespace detail {
+namespace {
+
+ConnectionInfo connection_of(const GetResult& got) {
+  ConnectionInfo c;
+  c.resolved = got.resolved;
+  c.connected = got.connected;
+  c.tls_handshake = got.tls_handshake;
+  c.remote_address = got.remote_address;
+  c.http_version = got.http_version;
+  c.tls_subject = got.tls_subject;
+  c.tls_issuer = got.tls_issuer;
+  c.tls_expires = got.tls_expires;
+  c.dns_time = got.dns_time;
+  c.connect_time = got.connect_time;
+  c.tls_time = got.tls_time;
+  c.total_time = got.total_time;
+  return c;
+}
+
+// The typed answer to the GET: an error with a hint, or the parsed status.
+CheckResult answer(const Config& config, const GetResult& got) {
+  switch (got.error) {
+    case TransportError::kNone: break;
+    case TransportError::kTls:
+      return failed(CheckError::kTls, got.error_text + " (check ca_bundle / OPSMETER_CA_BUNDLE)");
+    case TransportError::kTimeout: return failed(CheckError::kTimeout, got.error_text);
+    default:
+      return failed(CheckError::kUnreachable,
+                    got.error_text + " (check base_url / OPSMETER_API_BASE_URL, DNS, the network and any proxy)");
+  }
+  const int status = got.http_status;
+  if (status == 401 || status == 403) {
+    return failed(CheckError::kUnauthorized,
+                  "the API key was refused; check OPSMETER_API_KEY / Options::api_key", status);
+  }
+  if (status == 404) {
+    std::string hint = "no workspace-status endpoint under " + redact_url(config.options.base_url);
+    if (ends_with_v1(config.options.base_url)) {
+      hint += "; base_url ends in /v1, but OPSMETER_API_BASE_URL is the API's base without /v1 "
+              "(the SDK adds /v1/...)";
+    }
+    return failed(CheckError::kNotFound, hint, status);
+  }
+  if (status < 200 || status > 299) {
+    return failed(CheckError::kBadResponse, "HTTP " + std::to_string(status), status);
+  }
+  CheckResult r;
+  r.http_status = status;
+  r.status = parse_workspace_status(got.body);
+  if (!r.status) return failed(CheckError::kBadResponse, "the answer is not a JSON object", status);
+  return r;
+}
+
+}  // namespace
 
 CurlSettings curl_settings(const Config& config) {
   CurlSettings settings;
@@ -120,35 +174,8 @@ CheckResult check_with(const Config& config, Millis timeout) noexcept {
     CurlSettings settings = curl_settings(config);
     settings.timeout = timeout;
     const GetResult got = curl_get(settings, config.options.base_url + "/v1/diagnostics/workspace-status");
-    switch (got.error) {
-      case TransportError::kNone: break;
-      case TransportError::kTls:
-        return failed(CheckError::kTls, got.error_text + " (check ca_bundle / OPSMETER_CA_BUNDLE)");
-      case TransportError::kTimeout: return failed(CheckError::kTimeout, got.error_text);
-      default:
-        return failed(CheckError::kUnreachable,
-                      got.error_text + " (check base_url / OPSMETER_API_BASE_URL, DNS, the network and any proxy)");
-    }
-    const int status = got.http_status;
-    if (status == 401 || status == 403) {
-      return failed(CheckError::kUnauthorized,
-                    "the API key was refused; check OPSMETER_API_KEY / Options::api_key", status);
-    }
-    if (status == 404) {
-      std::string hint = "no workspace-status endpoint under " + redact_url(config.options.base_url);
-      if (ends_with_v1(config.options.base_url)) {
-        hint += "; base_url ends in /v1, but OPSMETER_API_BASE_URL is the API's base without /v1 "
-                "(the SDK adds /v1/...)";
-      }
-      return failed(CheckError::kNotFound, hint, status);
-    }
-    if (status < 200 || status > 299) {
-      return failed(CheckError::kBadResponse, "HTTP " + std::to_string(status), status);
-    }
-    CheckResult r;
-    r.http_status = status;
-    r.status = parse_workspace_status(got.body);
-    if (!r.status) return failed(CheckError::kBadResponse, "the answer is not a JSON object", status);
+    CheckResult r = answer(config, got);
+    r.connection = connection_of(got);
     return r;
   } catch (...) {
     return failed(CheckError::kBadResponse, "out of memory");

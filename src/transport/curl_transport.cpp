@@ -444,6 +444,62 @@ std::size_t on_get_body(char* data, std::size_t size, std::size_t count, void* u
 
 }  // namespace
 
+namespace {
+
+// The certificate fields libcurl lists as "Name:value" lines for the leaf certificate.
+void read_certificate(CURL* e, GetResult& result) {
+  curl_certinfo* certs = nullptr;
+  if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &certs) != CURLE_OK || certs == nullptr ||
+      certs->num_of_certs < 1) {
+    return;
+  }
+  for (const curl_slist* line = certs->certinfo[0]; line != nullptr; line = line->next) {
+    const std::string_view text(line->data);
+    const auto field = [&](std::string_view name, std::string& out) {
+      if (text.size() > name.size() && text.compare(0, name.size(), name) == 0 && text[name.size()] == ':') {
+        out = std::string(text.substr(name.size() + 1));
+      }
+    };
+    field("Subject", result.tls_subject);
+    field("Issuer", result.tls_issuer);
+    field("Expire date", result.tls_expires);
+  }
+}
+
+void read_connection_info(CURL* e, CURLcode code, GetResult& result) {
+  const auto micros = [e](CURLINFO info) {
+    curl_off_t value = 0;
+    curl_easy_getinfo(e, info, &value);
+    return Micros(value);
+  };
+  result.dns_time = micros(CURLINFO_NAMELOOKUP_TIME_T);
+  result.connect_time = micros(CURLINFO_CONNECT_TIME_T);
+  result.tls_time = micros(CURLINFO_APPCONNECT_TIME_T);
+  result.total_time = micros(CURLINFO_TOTAL_TIME_T);
+  const char* ip = nullptr;
+  if (curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr) result.remote_address = ip;
+  // A connect time is recorded once TCP is up, an app-connect time once TLS is. A failed TLS
+  // handshake or a connection lost mid-exchange had TCP up too (libcurl records no time then).
+  const TransportError error = code == CURLE_OK ? TransportError::kNone : classify(code);
+  result.connected = result.connect_time.count() > 0 || code == CURLE_OK || error == TransportError::kTls ||
+                     error == TransportError::kNetwork;
+  result.tls_handshake = result.tls_time.count() > 0;
+  const bool lookup_failed = code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY;
+  result.resolved = !lookup_failed && (result.connected || result.dns_time.count() > 0 ||
+                                       !result.remote_address.empty() || code == CURLE_COULDNT_CONNECT);
+  if (code == CURLE_OK) {
+    long version = 0;
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+    result.http_version = version == CURL_HTTP_VERSION_2_0 ? "HTTP/2"
+                          : version == CURL_HTTP_VERSION_3 ? "HTTP/3"
+                          : version == CURL_HTTP_VERSION_1_0 ? "HTTP/1.0"
+                                                             : "HTTP/1.1";
+  }
+  if (result.tls_handshake) read_certificate(e, result);
+}
+
+}  // namespace
+
 GetResult curl_get(const CurlSettings& settings, const std::string& url) noexcept {
   GetResult result;
   CURL* e = nullptr;
@@ -467,6 +523,7 @@ GetResult curl_get(const CurlSettings& settings, const std::string& url) noexcep
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_get_body),
         curl_easy_setopt(e, CURLOPT_WRITEDATA, &result.body),
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer),
+        curl_easy_setopt(e, CURLOPT_CERTINFO, 1L),
     };
     CURLcode code = CURLE_OK;
     for (CURLcode c : setup) {
@@ -481,6 +538,7 @@ GetResult curl_get(const CurlSettings& settings, const std::string& url) noexcep
       result.error = classify(code);
       result.error_text = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
     }
+    read_connection_info(e, code, result);
   } catch (...) {
     result.error = TransportError::kOther;
     result.error_text = "out of memory";

@@ -43,6 +43,28 @@ TEST(Check, ReportsTheWorkspaceStatus) {
   EXPECT_EQ(r.status->plan_tier, "Free");
   EXPECT_EQ(r.status->current_request_count, 0);
   EXPECT_EQ(server.request_count(), 0u);  // a check is not an ingest request
+  EXPECT_TRUE(r.connection.resolved);
+  EXPECT_TRUE(r.connection.connected);
+  EXPECT_FALSE(r.connection.tls_handshake);  // plain http
+  EXPECT_EQ(r.connection.remote_address, "127.0.0.1");
+  EXPECT_EQ(r.connection.http_version, "HTTP/1.1");
+  EXPECT_GT(r.connection.total_time.count(), 0);
+}
+
+TEST(Check, ReportsTheTlsConnectionAndCertificate) {
+  const test::TestPki& pki = test::test_pki();
+  ASSERT_TRUE(pki.ok);
+  testing::MockIngestServer server(test::tls_mock_options());
+  ASSERT_TRUE(server.start()) << server.last_error();
+  Options o = options_for(server.base_url());
+  o.ca_bundle = pki.ca;
+  const CheckResult r = check_workspace(o, 5s);
+  ASSERT_TRUE(r.ok()) << to_string(r.error) << ": " << r.detail;
+  EXPECT_TRUE(r.connection.tls_handshake);
+  EXPECT_NE(r.connection.tls_subject.find("CN = server"), std::string::npos) << r.connection.tls_subject;
+  EXPECT_FALSE(r.connection.tls_issuer.empty());
+  EXPECT_NE(r.connection.tls_expires.find("GMT"), std::string::npos) << r.connection.tls_expires;
+  EXPECT_GE(r.connection.tls_time, r.connection.connect_time);
 }
 
 TEST(Check, WrongKeyIsUnauthorized) {
@@ -70,6 +92,15 @@ TEST(Check, NothingListeningIsUnreachable) {
   EXPECT_EQ(r.error, CheckError::kUnreachable);
   EXPECT_EQ(r.http_status, 0);
   EXPECT_NE(r.detail.find("OPSMETER_API_BASE_URL"), std::string::npos) << r.detail;
+  EXPECT_TRUE(r.connection.resolved);  // an IP address
+  EXPECT_FALSE(r.connection.connected);
+}
+
+TEST(Check, NameThatDoesNotResolveIsUnreachableBeforeConnecting) {
+  const CheckResult r = check_workspace(options_for("https://opsmeter-check.invalid"), 5s);
+  EXPECT_EQ(r.error, CheckError::kUnreachable) << r.detail;
+  EXPECT_FALSE(r.connection.resolved);
+  EXPECT_FALSE(r.connection.connected);
 }
 
 TEST(Check, UntrustedCertificateIsTls) {
@@ -82,6 +113,8 @@ TEST(Check, UntrustedCertificateIsTls) {
   const CheckResult r = check_workspace(o, 5s);
   EXPECT_EQ(r.error, CheckError::kTls);
   EXPECT_NE(r.detail.find("ca_bundle"), std::string::npos) << r.detail;
+  EXPECT_TRUE(r.connection.connected);
+  EXPECT_FALSE(r.connection.tls_handshake);
 }
 
 TEST(Check, AnswerThatNeverEndsTimesOut) {

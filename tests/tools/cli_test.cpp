@@ -1,0 +1,329 @@
+// The `opsmeter` program, run as a user runs it (a child process with its own environment),
+// against the mock ingest server over loopback HTTP and HTTPS: each command's happy path and
+// each set-up failure, checked by output and exit code.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "opsmeter/testing/mock_ingest_server.hpp"
+#include "opsmeter/testing/support.hpp"
+#include "peers.hpp"
+#include "tls_mock.hpp"
+
+namespace opsmeter {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using Env = std::map<std::string, std::string>;
+
+struct CliRun {
+  int exit_code = -1;  // -1: killed, or did not finish in time
+  std::string out;
+  std::string err;
+  json parsed() const { return json::parse(out, nullptr, false); }
+};
+
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// Runs the program with exactly `env` (plus PATH), stdin from `input` (a file path).
+CliRun run_cli(const std::vector<std::string>& args, const Env& env, const std::string& input = "/dev/null") {
+  const std::string dir = test::scratch_dir();
+  std::string script = "exec env -i PATH=/usr/bin:/bin";
+  for (const auto& [name, value] : env) script += " " + quoted(name + "=" + value);
+  script += " " + quoted(OPSMETER_CLI);
+  for (const std::string& a : args) script += " " + quoted(a);
+  script += " <" + quoted(input) + " >" + quoted(dir + "/out") + " 2>" + quoted(dir + "/err");
+  CliRun run;
+  const int status = test::run_to_exit({"/bin/sh", "-c", script}, dir + "/sh.log", 60s);
+  if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  run.out = test::read_file(dir + "/out");
+  run.err = test::read_file(dir + "/err");
+  return run;
+}
+
+Env env_for(const testing::MockIngestServer& server, const std::string& key = "test-key") {
+  return {{"OPSMETER_API_KEY", key}, {"OPSMETER_API_BASE_URL", server.base_url()}};
+}
+
+std::string write_lines(const std::vector<std::string>& lines) {
+  const std::string path = test::scratch_dir() + "/records.jsonl";
+  std::ofstream out(path);
+  for (const std::string& line : lines) out << line << "\n";
+  return path;
+}
+
+std::string record_line(const std::string& id) {
+  return R"({"externalRequestId":")" + id +
+         R"(","provider":"openai","model":"gpt-4o-mini","inputTokens":10,"outputTokens":5,"latencyMs":120,"status":"success","dataMode":"test"})";
+}
+
+// name -> result ("pass", "fail", "skip") of doctor's JSON steps.
+std::map<std::string, std::string> results(const json& doc) {
+  std::map<std::string, std::string> out;
+  for (const json& step : doc.at("steps")) out[step.at("name")] = step.at("result");
+  return out;
+}
+
+const json& step(const json& doc, const std::string& name) {
+  for (const json& s : doc.at("steps")) {
+    if (s.at("name") == name) return s;
+  }
+  static const json none;
+  return none;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(Cli, DoctorPassesEveryStepAgainstTheMock) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  const CliRun run = run_cli({"doctor", "--json"}, env_for(server));
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json doc = run.parsed();
+  ASSERT_TRUE(doc.is_object()) << run.out;
+  EXPECT_EQ(doc["ok"], true);
+  const std::map<std::string, std::string> expected = {
+      {"api_key", "pass"}, {"base_url", "pass"}, {"dns", "pass"}, {"tcp", "pass"},
+      {"tls", "skip"},  // plain http on loopback
+      {"workspace_status", "pass"}, {"test_record", "pass"}};
+  EXPECT_EQ(results(doc), expected) << run.out;
+  EXPECT_EQ(doc["posture"]["ok"], true);
+  EXPECT_EQ(doc["workspace"]["workspaceId"], "ws_mock");
+  // The test record reached the server, marked as test data, with the id the doctor printed.
+  ASSERT_EQ(server.stored_count(), 1u);
+  const json stored = json::parse(server.stored_bodies().at(0));
+  EXPECT_EQ(stored["externalRequestId"], doc["testRecordId"]);
+  EXPECT_EQ(stored["dataMode"], "test");
+}
+
+TEST(Cli, DoctorTextSaysEachStepAndTheOutcome) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  const CliRun run = run_cli({"doctor"}, env_for(server));
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  for (const char* line : {"PASS  api key", "PASS  base url", "PASS  dns", "PASS  tcp", "SKIP  tls",
+                           "PASS  workspace", "PASS  test record", "ok: true", "All checks passed."}) {
+    EXPECT_TRUE(contains(run.out, line)) << line << "\n" << run.out;
+  }
+  EXPECT_FALSE(contains(run.out, "test-key")) << "the key is never printed";
+}
+
+TEST(Cli, DoctorWithAWrongKeyFailsAtTheWorkspaceStatus) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  const CliRun run = run_cli({"doctor", "--json"}, env_for(server, "wrong-key"));
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  const json doc = run.parsed();
+  EXPECT_EQ(doc["ok"], false);
+  EXPECT_EQ(results(doc)["tcp"], "pass");
+  EXPECT_EQ(results(doc)["workspace_status"], "fail");
+  EXPECT_EQ(results(doc)["test_record"], "skip");
+  EXPECT_TRUE(contains(step(doc, "workspace_status")["detail"], "HTTP 401")) << run.out;
+  EXPECT_TRUE(contains(step(doc, "workspace_status")["fix"], "OPSMETER_API_KEY")) << run.out;
+  EXPECT_FALSE(contains(run.out, "wrong-key"));
+  EXPECT_EQ(server.stored_count(), 0u);
+}
+
+TEST(Cli, DoctorWithTheServerStoppedFailsAtTcp) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());
+  const CliRun run = run_cli({"doctor", "--json"}, {{"OPSMETER_API_KEY", "k"}, {"OPSMETER_API_BASE_URL", url}});
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  const json doc = run.parsed();
+  const std::map<std::string, std::string> expected = {
+      {"api_key", "pass"}, {"base_url", "pass"}, {"dns", "pass"}, {"tcp", "fail"},
+      {"tls", "skip"}, {"workspace_status", "skip"}, {"test_record", "skip"}};
+  EXPECT_EQ(results(doc), expected) << run.out;
+  EXPECT_TRUE(contains(step(doc, "tcp")["fix"], "is the server up")) << run.out;
+}
+
+TEST(Cli, DoctorAgainstAnUntrustedCertificateFailsAtTls) {
+  const test::TestPki& pki = test::test_pki();
+  ASSERT_TRUE(pki.ok);
+  testing::MockIngestServer server(test::tls_mock_options(pki.untrusted_cert, pki.untrusted_key));
+  ASSERT_TRUE(server.start()) << server.last_error();
+  Env env = env_for(server);
+  env["OPSMETER_CA_BUNDLE"] = pki.ca;
+  const CliRun run = run_cli({"doctor", "--json"}, env);
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  const json doc = run.parsed();
+  EXPECT_EQ(results(doc)["tcp"], "pass");
+  EXPECT_EQ(results(doc)["tls"], "fail");
+  EXPECT_EQ(results(doc)["workspace_status"], "skip");
+  EXPECT_TRUE(contains(step(doc, "tls")["fix"], "OPSMETER_CA_BUNDLE")) << run.out;
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(Cli, DoctorOverTrustedTlsShowsTheCertificate) {
+  const test::TestPki& pki = test::test_pki();
+  ASSERT_TRUE(pki.ok);
+  testing::MockIngestServer server(test::tls_mock_options());
+  ASSERT_TRUE(server.start()) << server.last_error();
+  const CliRun run = run_cli({"doctor", "--json", "--ca-bundle", pki.ca}, env_for(server));
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json doc = run.parsed();
+  EXPECT_EQ(results(doc)["tls"], "pass") << run.out;
+  const std::string detail = step(doc, "tls")["detail"];
+  EXPECT_TRUE(contains(detail, "certificate CN = server")) << detail;
+  EXPECT_TRUE(contains(detail, "expires")) << detail;
+}
+
+TEST(Cli, DoctorAtThePlanLimitFailsAtTheTestRecordWithThePosture) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  server.set_plan_limit(0);
+  const CliRun run = run_cli({"doctor", "--json"}, env_for(server));
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  const json doc = run.parsed();
+  EXPECT_EQ(results(doc)["workspace_status"], "pass");
+  EXPECT_EQ(doc["workspace"]["telemetryPaused"], true);
+  EXPECT_EQ(results(doc)["test_record"], "fail");
+  EXPECT_TRUE(contains(step(doc, "test_record")["detail"], "HTTP 402")) << run.out;
+  EXPECT_TRUE(contains(step(doc, "test_record")["fix"], "plan limit")) << run.out;
+  EXPECT_EQ(doc["posture"]["reason"], "plan_limit_reached");
+}
+
+TEST(Cli, DoctorCatchesAMissingKeyAndABaseUrlEndingInV1) {
+  const CliRun no_key = run_cli({"doctor", "--json"}, {});
+  EXPECT_EQ(no_key.exit_code, 1) << no_key.out;
+  EXPECT_EQ(results(no_key.parsed())["api_key"], "fail");
+  EXPECT_EQ(results(no_key.parsed())["dns"], "skip");
+  const CliRun v1 = run_cli({"doctor", "--json"},
+                            {{"OPSMETER_API_KEY", "k"}, {"OPSMETER_API_BASE_URL", "https://api.opsmeter.io/v1"}});
+  EXPECT_EQ(v1.exit_code, 1) << v1.out;
+  EXPECT_EQ(results(v1.parsed())["base_url"], "fail");
+  EXPECT_TRUE(contains(step(v1.parsed(), "base_url")["fix"], "drop the /v1")) << v1.out;
+  const CliRun http = run_cli({"doctor", "--json"},
+                              {{"OPSMETER_API_KEY", "k"}, {"OPSMETER_API_BASE_URL", "http://api.opsmeter.io"}});
+  EXPECT_EQ(results(http.parsed())["base_url"], "fail") << http.out;
+}
+
+TEST(Cli, StatusPrintsTheWorkspaceAndExitsThreeWhenPaused) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  server.set_budget_flags(true, false);
+  const CliRun run = run_cli({"status", "--json"}, env_for(server));
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(run.parsed()["workspace"]["severity"], "warning");
+  const CliRun text = run_cli({"status"}, env_for(server));
+  EXPECT_TRUE(contains(text.out, "workspace   ws_mock")) << text.out;
+  EXPECT_TRUE(contains(text.out, "telemetry   accepted")) << text.out;
+  server.set_plan_limit(0);
+  const CliRun paused = run_cli({"status"}, env_for(server));
+  EXPECT_EQ(paused.exit_code, 3) << paused.out;
+  EXPECT_TRUE(contains(paused.out, "telemetry   paused")) << paused.out;
+}
+
+TEST(Cli, StatusFailuresAreTyped) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  const CliRun wrong = run_cli({"status", "--json"}, env_for(server, "nope"));
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_EQ(wrong.parsed()["error"], "unauthorized") << wrong.out;
+  EXPECT_EQ(wrong.parsed()["httpStatus"], 401);
+  const std::string url = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());
+  const CliRun down = run_cli({"status"}, {{"OPSMETER_API_KEY", "k"}, {"OPSMETER_API_BASE_URL", url}});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_TRUE(contains(down.out, "opsmeter status: unreachable")) << down.out;
+}
+
+TEST(Cli, ValidateReportsEachBadLineAndExitsOne) {
+  const std::string file = write_lines({
+      record_line("ext_a"),
+      "",
+      R"({"externalRequestId":"ext_b","provider":"openai","model":"m","inputTokens":"12"})",
+      "not json",
+      record_line("ext_a"),
+      R"({"externalRequestId":"ext_c","provider":"openai","model":"m","status":"ok"})",
+      record_line("ext_d"),
+  });
+  const CliRun run = run_cli({"validate", "--json", file}, {});
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  const json doc = run.parsed();
+  EXPECT_EQ(doc["records"], 6);  // the blank line is not a record
+  EXPECT_EQ(doc["valid"], 2);
+  EXPECT_EQ(doc["invalid"], 4);
+  std::vector<std::pair<int, std::string>> errors;
+  for (const json& e : doc["errors"]) errors.emplace_back(e["line"], e["code"]);
+  const std::vector<std::pair<int, std::string>> expected = {
+      {3, "wrong_type"}, {4, "not_json"}, {5, "duplicate_id"}, {6, "invalid_enum"}};
+  EXPECT_EQ(errors, expected);
+  const CliRun text = run_cli({"validate", file}, {});
+  EXPECT_TRUE(contains(text.out, "line 3: wrong_type: inputTokens must be an integer")) << text.out;
+  EXPECT_TRUE(contains(text.out, "6 records: 2 valid, 4 invalid")) << text.out;
+}
+
+TEST(Cli, ValidateAcceptsAGoodFileFromStdin) {
+  const std::string file = write_lines({record_line("ext_1"), record_line("ext_2")});
+  const CliRun run = run_cli({"validate", "-"}, {}, file);
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_TRUE(contains(run.out, "2 records: 2 valid, 0 invalid")) << run.out;
+  const CliRun missing = run_cli({"validate", "/nonexistent/records.jsonl"}, {});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(contains(missing.err, "cannot read")) << missing.err;
+}
+
+TEST(Cli, SendDeliversEachValidRecordOnceAndSkipsTheRest) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  std::vector<std::string> lines;
+  for (int i = 0; i < 50; ++i) lines.push_back(record_line("ext_send_" + std::to_string(i)));
+  lines.push_back(R"({"externalRequestId":"ext_bad","provider":"openai"})");  // no model
+  const CliRun run = run_cli({"send", "--json", "-"}, env_for(server), write_lines(lines));
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;  // one line was invalid
+  const json doc = run.parsed();
+  EXPECT_EQ(doc["valid"], 50);
+  EXPECT_EQ(doc["invalid"], 1);
+  EXPECT_EQ(doc["delivered"], 50);
+  EXPECT_EQ(doc["dropped"], json::object());
+  EXPECT_EQ(doc["errors"][0]["code"], "missing_field");
+  EXPECT_EQ(server.stored_count(), 50u);
+  EXPECT_EQ(server.request_count(), 50u);
+
+  lines.pop_back();
+  server.reset();
+  const CliRun clean = run_cli({"send", write_lines(lines)}, env_for(server));
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_TRUE(contains(clean.out, "50 records (0 invalid): 50 delivered, 0 dropped")) << clean.out;
+}
+
+TEST(Cli, SendReportsDropsByReason) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  const std::string file = write_lines({record_line("ext_x1"), record_line("ext_x2")});
+  const CliRun refused = run_cli({"send", "--json", file}, env_for(server, "bad-key"));
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_EQ(refused.parsed()["delivered"], 0);
+  EXPECT_EQ(refused.parsed()["rejectedByStatus"]["401"], 2) << refused.out;
+  server.set_plan_limit(0);
+  const CliRun paused = run_cli({"send", file}, env_for(server));
+  EXPECT_EQ(paused.exit_code, 1) << paused.out;
+  EXPECT_TRUE(contains(paused.out, "dropped paused: 2")) << paused.out;
+}
+
+TEST(Cli, UsageErrorsExitTwoAndHelpListsTheExitCodes) {
+  const CliRun help = run_cli({"--help"}, {});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(contains(help.out, "Exit codes:")) << help.out;
+  EXPECT_TRUE(contains(help.out, "doctor")) << help.out;
+  EXPECT_EQ(run_cli({}, {}).exit_code, 2);
+  EXPECT_EQ(run_cli({"launch"}, {}).exit_code, 2);
+  const CliRun flag = run_cli({"status", "--frobnicate"}, {});
+  EXPECT_EQ(flag.exit_code, 2);
+  EXPECT_TRUE(contains(flag.err, "unknown flag --frobnicate")) << flag.err;
+  EXPECT_EQ(run_cli({"status", "--timeout-ms", "soon"}, {}).exit_code, 2);
+  const CliRun version = run_cli({"--version"}, {});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(contains(version.out, "opsmeter 0.")) << version.out;
+}
+
+}  // namespace
+}  // namespace opsmeter

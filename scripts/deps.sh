@@ -3,8 +3,8 @@
 # As root it installs what is missing with apt-get; otherwise it names the exact command to run.
 # The second line: real peers the test suite starts (a test CA via openssl, nghttpd for
 # HTTP/2, python3-h2 for a scriptable HTTP/2 server, tinyproxy), clang for the clang build and
-# libclang-rt-14-dev for its libFuzzer (scripts/fuzz.sh).
-OPSMETER_PACKAGES=(g++ cmake ninja-build pkg-config libcurl4-openssl-dev libssl-dev
+# libclang-rt-14-dev for its libFuzzer (scripts/fuzz.sh). dpkg-dev: cpack -G DEB's dpkg-shlibdeps.
+OPSMETER_PACKAGES=(g++ cmake ninja-build pkg-config dpkg-dev libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev libgtest-dev libcpp-httplib-dev libbenchmark-dev
   openssl nghttp2-server python3-h2 tinyproxy clang libclang-rt-14-dev)
 

@@ -1,14 +1,5 @@
 // opsmeter-mock-server: the mock ingest server as a program, for manual runs and scripts.
-//
-//   opsmeter-mock-server [--host H] [--port P] [--api-key K] [--port-file F]
-//                        [--plan-limit K] [--fail-fraction F] [--fail-status S]
-//                        [--throttle-fraction F] [--retry-after V] [--delay-ms D]
-//                        [--never-answer] [--throttle-every N] [--no-tcp-nodelay]
-//                        [--tls-cert CERT.pem --tls-key KEY.pem]
-//
-// With --tls-cert and --tls-key it serves HTTPS. It prints "listening on http(s)://H:P" once
-// bound, writes the port to --port-file if given,
-// and serves until SIGINT or SIGTERM. GET /__stats shows what it received.
+// `opsmeter-mock-server --help` lists its flags and defaults.
 #include <opsmeter/testing/mock_ingest_server.hpp>
 #include <signal.h>
 
@@ -20,9 +11,35 @@
 
 namespace {
 
+constexpr const char* kHelp = R"(usage: opsmeter-mock-server [FLAGS]
+
+A local mock of the Opsmeter ingest API: POST /v1/ingest/llm-request (one stored row per
+externalRequestId), GET /v1/diagnostics/workspace-status, GET /__stats (what it received, as
+JSON) and POST /__reset. It prints "listening on http(s)://HOST:PORT" once bound and serves
+until SIGINT or SIGTERM.
+
+  --host H               address to bind (default 127.0.0.1)
+  --port P               port (default 0: a free port, printed and written to --port-file)
+  --port-file F          write the bound port to F
+  --api-key K            the X-API-Key it accepts; others get 401 (default test-key)
+  --tls-cert PEM --tls-key PEM
+                         serve HTTPS with this certificate chain and key (default: plain HTTP)
+  --plan-limit N         answer 402 plan_limit_reached once N records are stored (default: none)
+  --fail-fraction F      answer --fail-status to a fraction F of requests, 0 to 1 (default 0)
+  --fail-status S        the status of those failures (default 503)
+  --throttle-fraction F  answer 429 with Retry-After to a fraction F of requests (default 0)
+  --throttle-every N     answer 429 to every Nth request (default: never)
+  --retry-after V        the Retry-After value of those 429s (default 1)
+  --delay-ms D           wait D ms before answering each request (default 0)
+  --never-answer         accept requests and never answer them
+  --no-tcp-nodelay       leave Nagle's algorithm on (answers go out in two segments)
+  -h, --help             this text
+
+Exit status: 0 after a stop signal, 2 for bad flags or when it cannot bind.
+)";
+
 [[noreturn]] void usage(const char* problem) {
-  std::fprintf(stderr, "opsmeter-mock-server: %s\nsee the comment at the top of tools/mock_server_main.cpp\n",
-               problem);
+  std::fprintf(stderr, "opsmeter-mock-server: %s\nrun `opsmeter-mock-server --help` for usage\n", problem);
   std::exit(2);
 }
 
@@ -44,6 +61,10 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage(("missing value for " + arg).c_str());
       return argv[++i];
     };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
     if (arg == "--host") options.host = value();
     else if (arg == "--port") options.port = std::atoi(value().c_str());
     else if (arg == "--api-key") options.api_key = value();

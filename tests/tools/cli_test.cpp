@@ -34,12 +34,13 @@ std::string quoted(const std::string& s) {
   return q + "'";
 }
 
-// Runs the program with exactly `env` (plus PATH), stdin from `input` (a file path).
-CliRun run_cli(const std::vector<std::string>& args, const Env& env, const std::string& input = "/dev/null") {
+// Runs `program` with exactly `env` (plus PATH), stdin from `input` (a file path).
+CliRun run_program(const std::string& program, const std::vector<std::string>& args, const Env& env,
+                   const std::string& input = "/dev/null") {
   const std::string dir = test::scratch_dir();
   std::string script = "exec env -i PATH=/usr/bin:/bin";
   for (const auto& [name, value] : env) script += " " + quoted(name + "=" + value);
-  script += " " + quoted(OPSMETER_CLI);
+  script += " " + quoted(program);
   for (const std::string& a : args) script += " " + quoted(a);
   script += " <" + quoted(input) + " >" + quoted(dir + "/out") + " 2>" + quoted(dir + "/err");
   CliRun run;
@@ -48,6 +49,10 @@ CliRun run_cli(const std::vector<std::string>& args, const Env& env, const std::
   run.out = test::read_file(dir + "/out");
   run.err = test::read_file(dir + "/err");
   return run;
+}
+
+CliRun run_cli(const std::vector<std::string>& args, const Env& env, const std::string& input = "/dev/null") {
+  return run_program(OPSMETER_CLI, args, env, input);
 }
 
 Env env_for(const testing::MockIngestServer& server, const std::string& key = "test-key") {
@@ -323,6 +328,20 @@ TEST(Cli, UsageErrorsExitTwoAndHelpListsTheExitCodes) {
   const CliRun version = run_cli({"--version"}, {});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_TRUE(contains(version.out, "opsmeter 0.")) << version.out;
+}
+
+TEST(MockServerProgram, HelpListsItsFlagsAndBadFlagsExitTwo) {
+  const CliRun help = run_program(OPSMETER_MOCK_SERVER, {"--help"}, {});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  for (const char* flag : {"--host", "--port", "--port-file", "--api-key", "--tls-cert", "--tls-key",
+                           "--plan-limit", "--fail-fraction", "--fail-status", "--throttle-fraction",
+                           "--throttle-every", "--retry-after", "--delay-ms", "--never-answer",
+                           "--no-tcp-nodelay"}) {
+    EXPECT_TRUE(contains(help.out, flag)) << flag;
+  }
+  const CliRun bad = run_program(OPSMETER_MOCK_SERVER, {"--bogus"}, {});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(contains(bad.err, "unknown option --bogus")) << bad.err;
 }
 
 }  // namespace

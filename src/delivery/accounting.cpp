@@ -33,6 +33,12 @@ void Accounting::call(const Callback<void(const Event&)>& callback, const Event&
 
 void Accounting::delivered(const RecordEnd& end, const std::optional<IngestPosture>& posture) {
   shared_.delivered.fetch_add(1, std::memory_order_relaxed);
+  if (key_refused_) {
+    key_refused_ = false;
+    logger_.log(LogLevel::kInfo, "ingest accepts the API key again; " + std::to_string(refused_records_) +
+                                     " record(s) were rejected while it was refused");
+    refused_records_ = 0;
+  }
   report(end, true, DropReason::kInternal, posture);
 }
 
@@ -70,11 +76,14 @@ void Accounting::rejected(const RecordEnd& end, int status, const std::optional<
                       " (a redirect); redirects are never followed, records are dropped as "
                       "rejected. Check base_url / OPSMETER_API_BASE_URL.");
     }
-  } else if ((status == 401 || status == 403) && !auth_error_logged_) {
-    auth_error_logged_ = true;
-    logger_.log(LogLevel::kError,
-                "ingest rejected the API key (HTTP " + std::to_string(status) +
-                    "); records are being dropped. Check OPSMETER_API_KEY / Options::api_key.");
+  } else if (status == 401 || status == 403) {
+    ++refused_records_;
+    if (!key_refused_) {
+      key_refused_ = true;
+      logger_.log(LogLevel::kError,
+                  "ingest rejected the API key (HTTP " + std::to_string(status) +
+                      "); records are being dropped. Check OPSMETER_API_KEY / Options::api_key.");
+    }
   } else if (logger_.enabled(LogLevel::kWarn)) {
     const std::string reason = log_safe(posture ? posture->reason : std::string());
     if (rejection_logs_.size() >= kMaxRejectionKinds) rejection_logs_.clear();

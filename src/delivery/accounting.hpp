@@ -74,7 +74,10 @@ class Accounting {
   SharedState& shared_;
   Logger& logger_;
 
-  bool auth_error_logged_ = false;
+  // The key is refused (401/403) since the first such answer, logged once; the next delivery
+  // logs that it is accepted again, so that a later refusal is logged again.
+  bool key_refused_ = false;
+  std::uint64_t refused_records_ = 0;
   bool redirect_logged_ = false;
   bool pii_warning_logged_ = false;
   bool names_cut_logged_ = false;

@@ -70,6 +70,18 @@ TEST_F(AccountingTest, RefusedKeyAndRedirectAreLoggedOnce) {
   EXPECT_EQ(stats().rejected_with(401), 3u);
 }
 
+TEST_F(AccountingTest, RefusedKeyIsLoggedAgainOnlyAfterItWasAcceptedAgain) {
+  accounting_.rejected(RecordEnd{a_, 1, 401}, 401, std::nullopt, t0_);
+  accounting_.rejected(RecordEnd{b_, 1, 403}, 403, std::nullopt, t0_);
+  accounting_.delivered(RecordEnd{c_, 1, 200}, std::nullopt);
+  accounting_.delivered(RecordEnd{c_, 1, 200}, std::nullopt);
+  EXPECT_EQ(logged("rejected the API key"), 1u);
+  EXPECT_EQ(logged("ingest accepts the API key again; 2 record(s) were rejected while it was refused"), 1u);
+  accounting_.rejected(RecordEnd{a_, 1, 401}, 401, std::nullopt, t0_);  // revoked again
+  EXPECT_EQ(logged("rejected the API key"), 2u);
+  EXPECT_EQ(logged("accepts the API key again"), 1u);
+}
+
 TEST_F(AccountingTest, OtherRejectionsAreLoggedOnceAMinutePerStatusAndReason) {
   IngestPosture model;
   model.reason = "model_required";

@@ -191,6 +191,9 @@ class MockIngestServer::Impl {
     }
     changed_.notify_all();
     server_->stop();
+    // Kept-alive connections would hold their threads (and stop()) for the keep-alive timeout;
+    // a stopped server drops them at once, like a process that exits.
+    shut_down_connections(port_);
     thread_.join();
     server_.reset();
   }

@@ -99,7 +99,8 @@ class OPSMETER_API MockIngestServer {
 
   // Binds and starts serving on a background thread. False (see last_error()) if it cannot.
   bool start();
-  // Stops serving; held (never-answered or delayed) requests are released first.
+  // Stops serving: held (never-answered or delayed) requests are released first, the listening
+  // socket is closed and open connections are dropped.
   void stop();
 
   int port() const;

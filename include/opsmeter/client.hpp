@@ -13,6 +13,10 @@
 //                  window one probe record decides whether to resume. Provider calls continue.
 //   408, 5xx,      retried with exponential backoff and full jitter, same id, up to
 //   network error  `max_retries` resends, then dropped as `retries_exhausted`
+//   no connection  (DNS, refused, TLS, connect timeout, a fresh connection that never answers):
+//                  the ingest API is unreachable; records are held, not dropped, and one probe
+//                  request at a time (backoff 1 s to 60 s with jitter) tests it; the first
+//                  answer resumes sending
 //   other 4xx      permanent: dropped as `rejected`, counted by status; 401/403 logged loudly
 //
 // Every record ends in exactly one bucket of `stats()`: delivered, dropped by reason, or still
@@ -165,6 +169,11 @@ struct Options {
   std::chrono::milliseconds pause_window{600000};    // 402 pause, 10 minutes
   std::chrono::milliseconds max_record_age{300000};  // older records are dropped, not sent
   std::chrono::milliseconds shutdown_timeout{2000};  // used by the destructor
+  // When the ingest API is unreachable (DNS, refused, TLS, connect timeout), records are held
+  // (not attempts, not dropped) and one probe request at a time tests the connection, after
+  // min * 2^n (capped at max), half of it drawn at random. The first answer resumes sending.
+  std::chrono::milliseconds unreachable_probe_min{1000};   // 1 ms to 1 h
+  std::chrono::milliseconds unreachable_probe_max{60000};  // unreachable_probe_min to 1 h
 
   LogLevel log_level = LogLevel::kWarn;  // messages below this level are not produced
   // Log sink; default: one line on stderr. Never receives the API key.
@@ -187,7 +196,7 @@ struct Stats {
   std::uint64_t retry_waiting = 0;  // waiting for a retry or throttle window now
   std::uint64_t retried = 0;        // resends after transient failures
   std::uint64_t throttled = 0;      // 429 answers
-  std::uint64_t requests_sent = 0;  // HTTP requests started
+  std::uint64_t requests_sent = 0;  // HTTP requests put on the wire (counted when they end)
   std::uint64_t bytes_sent = 0;     // request body bytes
   std::uint64_t callback_errors = 0;  // exceptions caught from user callbacks
   std::string last_error;             // latest failure, e.g. "http 503" or "timeout"
@@ -213,6 +222,11 @@ struct ClientStatus {
   std::chrono::steady_clock::time_point paused_until{};
   bool throttled = false;
   std::chrono::steady_clock::time_point throttled_until{};
+  // The ingest API is unreachable: records are held, and one probe at next_probe_at tests it.
+  bool unreachable = false;
+  std::string unreachable_reason;  // the connection's last error
+  std::chrono::steady_clock::time_point unreachable_since{};
+  std::chrono::steady_clock::time_point next_probe_at{};
   std::optional<IngestPosture> posture;  // from the latest response with a JSON body
   // Options the client adjusted (a value out of range and what it used instead); each is also
   // logged once as a warning when the client starts.

@@ -159,11 +159,10 @@ void Accounting::abandoned_lookups(int count) {
                                    " transfer(s)); its resolver thread ends on its own");
 }
 
-// A connection-level failure (TLS, or no connection at all: DNS, refused, unreachable)
-// repeats for every record until something outside changes, so it is logged when it starts or
-// its reason changes, and once when an answer comes again.
-void Accounting::transport_state(const HttpResult& result, TimePoint now) {
-  if (result.error == TransportError::kTls || result.error == TransportError::kConnect) {
+// A failed connection repeats for every record until something outside changes, so it is
+// logged when the outage starts or its reason changes, and once when an answer comes again.
+void Accounting::transport_state(const HttpResult& result, TimePoint now, std::size_t held) {
+  if (result.connection_failed) {
     const bool tls = result.error == TransportError::kTls;
     const std::string reason = log_safe(result.error_text);
     if (tls == link_down_tls_ && reason == link_down_reason_) return;
@@ -172,20 +171,27 @@ void Accounting::transport_state(const HttpResult& result, TimePoint now) {
     link_down_reason_ = reason;
     if (tls) {
       logger_.log(LogLevel::kError, "TLS connection to the ingest API failed: " + reason +
-                                        " (check ca_bundle / OPSMETER_CA_BUNDLE); records are "
-                                        "retried and then dropped");
+                                        " (check ca_bundle / OPSMETER_CA_BUNDLE); holding records, "
+                                        "probing with one request at a time");
     } else {
-      logger_.log(LogLevel::kError, "ingest API unreachable: " + reason +
+      logger_.log(LogLevel::kError, "ingest unreachable: " + reason +
                                         " (check base_url / OPSMETER_API_BASE_URL, DNS and the "
-                                        "network); records are retried and then dropped");
+                                        "network); holding records, probing with one request at a time");
     }
   } else if (result.http_status != 0 && !link_down_reason_.empty()) {
     const auto down_for = std::chrono::duration_cast<Millis>(now - link_down_since_);
     logger_.log(LogLevel::kInfo, std::string(link_down_tls_ ? "TLS connection to the ingest API works again"
-                                                            : "ingest API reachable again") +
-                                     " after " + seconds_text(down_for) + "s");
+                                                            : "ingest reachable again") +
+                                     " after " + seconds_text(down_for) + "s; " + std::to_string(held) +
+                                     " records held");
     link_down_reason_.clear();
   }
+}
+
+void Accounting::probing(TimePoint now) {
+  if (!logger_.enabled(LogLevel::kDebug)) return;
+  const auto down_for = std::chrono::duration_cast<Millis>(now - link_down_since_);
+  logger_.log(LogLevel::kDebug, "probing the ingest API, unreachable for " + seconds_text(down_for) + "s");
 }
 
 void Accounting::set_last_error(std::string text) noexcept {

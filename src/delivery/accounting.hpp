@@ -50,9 +50,12 @@ class Accounting {
   void dry_run(const std::string& body);
   // Shutdown aborted transfers whose name lookup had not finished.
   void abandoned_lookups(int count);
-  // Logs a TLS or connection failure (DNS, refused) when it starts or its reason changes, and
-  // once when an answer comes again.
-  void transport_state(const HttpResult& result, TimePoint now);
+  // Logs a failed connection (HttpResult::connection_failed: DNS, refused, TLS, ...) when an
+  // outage starts or its reason changes, and once when an answer comes again, with the number
+  // of records `held` then.
+  void transport_state(const HttpResult& result, TimePoint now, std::size_t held);
+  // A request sent to test an unreachable ingest API (logged at debug level).
+  void probing(TimePoint now);
   void set_last_error(std::string text) noexcept;
   void set_posture(const std::optional<IngestPosture>& posture);
   // record() does no I/O, so its drops are logged here, at most one line a second, and the

@@ -111,7 +111,8 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
         logger_(config_.options.log_level, config_.options.on_log),
         shared_(config_.options.queue_capacity),
         accounting_(config_.options, shared_, logger_),
-        gate_(config_.options.max_in_flight, shared_.paused_until_ns) {
+        gate_(config_.options.max_in_flight, shared_.paused_until_ns,
+              detail::ProbeBackoff{config_.options.unreachable_probe_min, config_.options.unreachable_probe_max}) {
     for (const std::string& warning : config_.warnings) logger_.log(LogLevel::kWarn, warning);
     disabled_reason_ = config_.disabled_reason;
     if (disabled_reason_.empty()) disabled_reason_ = detail::ensure_curl_global_init();
@@ -315,6 +316,10 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       st.paused_until = gate->paused_until;
       st.throttled_until = gate->throttled_until;
       st.throttled = gate->throttled_until > Clock::now();
+      st.unreachable = gate->unreachable;
+      st.unreachable_reason = gate->unreachable_reason;
+      st.unreachable_since = gate->unreachable_since;
+      st.next_probe_at = gate->next_probe_at;
       st.posture = accounting_.posture();
       st.config_warnings = config_.warnings;
     } catch (...) {

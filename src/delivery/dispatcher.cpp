@@ -55,7 +55,7 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
   TimePoint next = gate_.next_change(now, now + kHousekeeping);
   // Due retries matter only while a send slot is free; otherwise a finishing transfer wakes us.
   if (in_flight_count_ < gate_.send_limit()) {
-    for (const Pending& p : retries_) next = std::min(next, std::max(p.not_before, gate_.throttled_until()));
+    for (const Pending& p : retries_) next = std::min(next, std::max(p.not_before, gate_.opens_at()));
   }
   return next;
 }
@@ -70,11 +70,13 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   Pending pending = std::move(*slot);
   slot.reset();
   --in_flight_count_;
-  count_resends(pending, result);
+  count_requests(pending, result);
 
   AttemptOutcome outcome;
   outcome.http_status = result.http_status;
   outcome.error = result.error;
+  outcome.connection_failed = result.connection_failed;
+  outcome.reached_wire = result.requests > 0;
   if (result.http_status == 429 && !result.retry_after.empty()) {
     outcome.retry_after = parse_retry_after(result.retry_after, wall_now);
   }
@@ -90,18 +92,34 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   } else if (decision.action != Action::kDelivered) {
     accounting_.set_last_error("http " + std::to_string(result.http_status));
   }
-  accounting_.transport_state(result, now);
+  if (decision.action == Action::kHold) {
+    if (outcome.reached_wire) {
+      accounting_.retried();  // it will be sent again
+    } else {
+      pending.attempts -= 1;  // nothing was sent: not an attempt
+    }
+    gate_.connection_failed(now, jitter, std::string(to_string(result.error)) + ": " + result.error_text);
+    accounting_.transport_state(result, now, 0);
+  } else if (result.http_status != 0) {
+    Millis down_for{0};
+    gate_.answered(now, down_for);
+    accounting_.transport_state(result, now, held() + 1);
+  }
   accounting_.set_posture(posture);
   apply(pending, decision, result.http_status, posture, now);
 }
 
-// libcurl resends a request on its own, once, when a kept-alive connection turns out closed
-// before any answer. Those requests reached the wire too, so they count like the first.
-void Dispatcher::count_resends(Pending& pending, const HttpResult& result) {
-  if (result.requests <= 1) return;
-  const auto extra = static_cast<std::uint64_t>(result.requests - 1);
-  pending.attempts += result.requests - 1;
-  accounting_.sent(extra, extra * pending.body.size());
+std::size_t Dispatcher::held() const noexcept {
+  return shared_.queue.size() + retries_.size() + in_flight_count_;
+}
+
+// Counts the requests the transfer put on the wire: none when it never got a connection, two
+// when libcurl resent it on its own (once, when a kept-alive connection turned out closed
+// before any answer). A resend counts like the first request.
+void Dispatcher::count_requests(Pending& pending, const HttpResult& result) {
+  const auto requests = static_cast<std::uint64_t>(std::max(result.requests, 0));
+  accounting_.sent(requests, requests * pending.body.size());
+  if (result.requests > 1) pending.attempts += result.requests - 1;
 }
 
 // Responses at high rate mostly repeat the same body; parsing each one again would only
@@ -126,6 +144,11 @@ void Dispatcher::apply(Pending& pending, const Decision& decision, int http_stat
     case Action::kRetry:
       accounting_.retried();
       pending.not_before = decision.not_before;
+      retries_.push_back(std::move(pending));
+      return;
+    case Action::kHold:
+      // Waits for the gate: the probe, or the first send once the ingest API answers again.
+      pending.not_before = now;
       retries_.push_back(std::move(pending));
       return;
     case Action::kThrottle:
@@ -210,6 +233,7 @@ bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wa
                                       [](const std::optional<Pending>& s) { return !s; });
   const auto token = static_cast<std::uint64_t>(free_slot - in_flight_.begin());
   std::optional<Pending>& slot = *free_slot;
+  if (gate_.unreachable()) accounting_.probing(now);
   slot.emplace(std::move(pending));
   slot->attempts += 1;
   ++in_flight_count_;
@@ -223,7 +247,6 @@ bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wa
     handle(failed, now, wall_now);
     return false;
   }
-  accounting_.sent(1, slot->body.size());
   return true;
 }
 
@@ -236,6 +259,7 @@ void Dispatcher::stop() noexcept {
       abandoned += result.abandoned_lookup ? 1 : 0;
       std::optional<Pending>& slot = in_flight_[result.token];
       if (!slot) continue;
+      count_requests(*slot, result);
       accounting_.dropped(slot->end(), DropReason::kShutdown);
       slot.reset();
       --in_flight_count_;

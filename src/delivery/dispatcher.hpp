@@ -54,7 +54,8 @@ class Dispatcher {
   };
 
   void handle(HttpResult& result, TimePoint now, WallClock::time_point wall_now);
-  void count_resends(Pending& pending, const HttpResult& result);
+  std::size_t held() const noexcept;  // records waiting: queued, for a retry or in flight
+  void count_requests(Pending& pending, const HttpResult& result);
   std::optional<IngestPosture> posture_of(const std::string& body, bool success);
   void apply(Pending& pending, const Decision& decision, int http_status,
              const std::optional<IngestPosture>& posture, TimePoint now);

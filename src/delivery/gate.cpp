@@ -5,9 +5,11 @@
 
 namespace opsmeter::detail {
 
-DeliveryGate::DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns)
+DeliveryGate::DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns,
+                           ProbeBackoff probe_backoff)
     : max_in_flight_(max_in_flight),
       paused_until_ns_(paused_until_ns),
+      probe_backoff_(probe_backoff),
       published_(std::make_shared<const GateStatus>()) {}
 
 void DeliveryGate::advance(TimePoint now) noexcept {
@@ -15,18 +17,54 @@ void DeliveryGate::advance(TimePoint now) noexcept {
 }
 
 std::size_t DeliveryGate::send_limit() const noexcept {
-  return mode_ == Mode::kProbing ? 1 : max_in_flight_;
+  return mode_ == Mode::kProbing || unreachable_ ? 1 : max_in_flight_;
 }
 
 bool DeliveryGate::may_send(TimePoint now, std::size_t in_flight) const noexcept {
+  if (unreachable_ && now < next_probe_at_) return false;
   return mode_ != Mode::kPaused && now >= throttled_until_ && in_flight < send_limit();
+}
+
+TimePoint DeliveryGate::opens_at() const noexcept {
+  return unreachable_ ? std::max(throttled_until_, next_probe_at_) : throttled_until_;
 }
 
 TimePoint DeliveryGate::next_change(TimePoint now, TimePoint limit) const noexcept {
   TimePoint next = limit;
   if (throttled_until_ > now) next = std::min(next, throttled_until_);
   if (mode_ == Mode::kPaused) next = std::min(next, paused_until_);
+  if (unreachable_ && next_probe_at_ > now) next = std::min(next, next_probe_at_);
   return next;
+}
+
+bool DeliveryGate::connection_failed(TimePoint now, double jitter, const std::string& reason) {
+  const bool started = !unreachable_;
+  if (started) {
+    unreachable_ = true;
+    unreachable_since_ = now;
+    probe_failures_ = 0;
+  } else if (now < next_probe_at_) {
+    return false;  // a request from before the outage, or before the probe was due
+  }
+  ++probe_failures_;
+  Millis wait = probe_backoff_.max;
+  if (probe_failures_ <= 30) {  // min * 2^30 is past any sane max
+    wait = std::min(probe_backoff_.max, probe_backoff_.min * (std::int64_t{1} << (probe_failures_ - 1)));
+  }
+  const auto drawn = static_cast<Millis::rep>(static_cast<double>(wait.count()) / 2 * jitter);
+  next_probe_at_ = now + wait / 2 + Millis(drawn);
+  unreachable_reason_ = reason;
+  publish();
+  return started;
+}
+
+bool DeliveryGate::answered(TimePoint now, Millis& down_for) {
+  if (!unreachable_) return false;
+  unreachable_ = false;
+  down_for = std::chrono::duration_cast<Millis>(now - unreachable_since_);
+  unreachable_reason_.clear();
+  publish();
+  return true;
 }
 
 bool DeliveryGate::throttle(TimePoint until, TimePoint now) {
@@ -67,6 +105,10 @@ void DeliveryGate::publish() {
   next.pause_reason = pause_reason_;
   next.paused_until = paused_until_;
   next.throttled_until = throttled_until_;
+  next.unreachable = unreachable_;
+  next.unreachable_reason = unreachable_reason_;
+  next.unreachable_since = unreachable_since_;
+  next.next_probe_at = next_probe_at_;
   auto snapshot = std::make_shared<const GateStatus>(std::move(next));
   std::lock_guard<std::mutex> lock(mu_);
   published_ = std::move(snapshot);

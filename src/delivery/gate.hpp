@@ -1,5 +1,7 @@
 // The delivery gate: the one owner of the windows in which the worker must not send, a 429's
-// throttle window and a 402's pause (then a single probe). The worker asks it before each send
+// throttle window, a 402's pause (then a single probe), and an outage: while the ingest API is
+// unreachable (the connection fails: DNS, refused, TLS, connect timeout), records are held and
+// one probe request at a time, after an exponential backoff with jitter, tests the connection. The worker asks it before each send
 // and tells it what each answer meant; other threads read it through one immutable snapshot.
 // All members except status() are called from the worker thread only.
 #pragma once
@@ -21,23 +23,41 @@ struct GateStatus {
   std::string pause_reason;
   TimePoint paused_until{};
   TimePoint throttled_until{};
+  bool unreachable = false;
+  std::string unreachable_reason;
+  TimePoint unreachable_since{};
+  TimePoint next_probe_at{};
+};
+
+// The wait before each probe of an unreachable ingest API: min * 2^(failures - 1), capped at max,
+// half of it fixed and half drawn ("equal jitter"), so that many processes do not probe at once.
+struct ProbeBackoff {
+  Millis min{1000};
+  Millis max{60000};
 };
 
 class DeliveryGate {
  public:
   // `paused_until_ns` is the flag record() reads to drop records during a pause without
   // queueing them; the gate writes it when a pause starts.
-  DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns);
+  DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns,
+               ProbeBackoff probe_backoff = {});
 
   // Once the pause window has ended, one probe request decides whether the pause is over.
   void advance(TimePoint now) noexcept;
 
   bool paused() const noexcept { return mode_ == Mode::kPaused; }
+  bool unreachable() const noexcept { return unreachable_; }
   TimePoint throttled_until() const noexcept { return throttled_until_; }
-  // How many requests may be in flight: one while probing, else max_in_flight.
+  // How many requests may be in flight: one while probing (after a pause or in an outage), else
+  // max_in_flight.
   std::size_t send_limit() const noexcept;
-  // Not paused, not throttled at `now`, and fewer than send_limit() requests in flight.
+  // Not paused, not throttled at `now`, not before the next probe of an outage, and fewer than
+  // send_limit() requests in flight.
   bool may_send(TimePoint now, std::size_t in_flight) const noexcept;
+  // The earliest time the gate may open: the end of the throttle window, and in an outage the
+  // next probe (a pause is left out: it drops what waits).
+  TimePoint opens_at() const noexcept;
   // The end of the current pause or throttle window if it comes before `limit`, else `limit`.
   TimePoint next_change(TimePoint now, TimePoint limit) const noexcept;
 
@@ -46,6 +66,13 @@ class DeliveryGate {
   bool throttle(TimePoint until, TimePoint now);
   // A 402: telemetry pauses until `until`. True when it was already paused (a failed probe).
   bool pause(TimePoint until, const std::string& reason);
+  // The connection failed at `now` (`jitter` a draw from [0, 1)). True when this starts an
+  // outage. A failure once the probe was due is the probe's: the next wait doubles. Failures of
+  // requests started before the outage change nothing.
+  bool connection_failed(TimePoint now, double jitter, const std::string& reason);
+  // An HTTP answer arrived at `now`. True when that ends an outage; `down_for` is then its length.
+  bool answered(TimePoint now, Millis& down_for);
+
   // An answer delivered a record. True when that ends a pause (the probe succeeded);
   // `ended_reason` then holds the pause's reason.
   bool delivered(std::string& ended_reason);
@@ -64,6 +91,12 @@ class DeliveryGate {
   TimePoint paused_until_{};
   TimePoint throttled_until_{};
   std::string pause_reason_;
+  const ProbeBackoff probe_backoff_;
+  bool unreachable_ = false;
+  int probe_failures_ = 0;
+  TimePoint unreachable_since_{};
+  TimePoint next_probe_at_{};
+  std::string unreachable_reason_;
 
   mutable std::mutex mu_;  // guards published_
   std::shared_ptr<const GateStatus> published_;

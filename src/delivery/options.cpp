@@ -175,6 +175,10 @@ Config finalize_options(Options options, const InternalOptions& internal) {
   options.max_record_age = clamp_ms(options.max_record_age, Millis(1), day, "max_record_age", warnings);
   options.shutdown_timeout =
       clamp_ms(options.shutdown_timeout, Millis(0), Millis(60000), "shutdown_timeout", warnings);
+  options.unreachable_probe_min =
+      clamp_ms(options.unreachable_probe_min, Millis(1), Millis(3600000), "unreachable_probe_min", warnings);
+  options.unreachable_probe_max = clamp_ms(options.unreachable_probe_max, options.unreachable_probe_min,
+                                           Millis(3600000), "unreachable_probe_max", warnings);
 
   config.ingest_url = options.base_url + "/v1/ingest/llm-request";
   config.policy.max_retries = options.max_retries;

@@ -86,6 +86,7 @@ std::string_view to_string(Action action) noexcept {
     case Action::kDelivered: return "delivered";
     case Action::kRetry: return "retry";
     case Action::kThrottle: return "throttle";
+    case Action::kHold: return "hold";
     case Action::kPause: return "pause";
     case Action::kReject: return "reject";
     case Action::kGiveUp: return "give_up";
@@ -97,6 +98,12 @@ std::string_view to_string(Action action) noexcept {
 Decision decide(const AttemptOutcome& outcome, int attempts, TimePoint now,
                 const PolicyConfig& config, double jitter) noexcept {
   if (outcome.error == TransportError::kAborted) return {Action::kAbandon, {}};
+  if (outcome.connection_failed) {
+    // Held without limit while it never reached the wire; a request that did (a fresh
+    // connection that never answered) counts against max_retries like any other.
+    if (outcome.reached_wire && attempts > config.max_retries) return {Action::kGiveUp, {}};
+    return {Action::kHold, {}};
+  }
   if (outcome.error != TransportError::kNone) return transient(attempts, now, config, jitter);
   const int status = outcome.http_status;
   if (status >= 200 && status <= 299) return {Action::kDelivered, {}};

@@ -16,6 +16,10 @@ struct AttemptOutcome {
   int http_status = 0;  // 0 when there was no HTTP response
   TransportError error = TransportError::kNone;
   std::optional<Millis> retry_after;  // parsed Retry-After of a 429, if present and valid
+  // The connection failed, not the request (HttpResult::connection_failed), and whether this
+  // request had reached the wire before it did.
+  bool connection_failed = false;
+  bool reached_wire = true;
 };
 
 // The shortest throttle window, whatever Retry-After says.
@@ -34,6 +38,8 @@ enum class Action : std::uint8_t {
   kDelivered,  // 2xx
   kRetry,      // transient: resend at not_before (same id)
   kThrottle,   // 429: the whole sender waits until not_before, then resends (same id)
+  kHold,       // the connection failed: the record waits while the sender probes (gate.hpp);
+               // not an attempt unless it reached the wire
   kPause,      // 402: drop this record, pause telemetry until not_before
   kReject,     // permanent 4xx or unexpected status: drop
   kGiveUp,     // transient, but retries are exhausted: drop
@@ -43,7 +49,7 @@ std::string_view to_string(Action action) noexcept;
 
 struct Decision {
   Action action = Action::kReject;
-  TimePoint not_before{};  // for kRetry, kThrottle, kPause
+  TimePoint not_before{};  // for kRetry, kThrottle, kPause (kHold: the gate decides)
 };
 
 // `attempts` counts the requests already sent for this record, including this one.

@@ -367,6 +367,19 @@ class CurlTransport final : public Transport {
     return CURLE_OK;
   }
 
+  // Whether the failure is the connection's rather than this request's: no connection (DNS,
+  // refused, unreachable, connect timeout), no TLS, or a timeout on a connection this transfer
+  // opened and that never sent a byte back.
+  bool connection_failed(Slot& slot, TransportError error) {
+    if (error == TransportError::kConnect || error == TransportError::kTls) return true;
+    if (error != TransportError::kTimeout) return false;
+    if (slot.requests == 0) return true;  // timed out before a request could be sent
+    long new_connections = 0, header_bytes = 0;
+    curl_.easy_getinfo_long(slot.easy, CURLINFO_NUM_CONNECTS, &new_connections);
+    curl_.easy_getinfo_long(slot.easy, CURLINFO_HEADER_SIZE, &header_bytes);
+    return new_connections > 0 && header_bytes == 0;
+  }
+
   HttpResult finish(Slot& slot, CURLcode code) {
     HttpResult result;
     result.token = slot.token;
@@ -380,6 +393,7 @@ class CurlTransport final : public Transport {
     } else {
       result.error = classify(code);
       result.error_text = slot.error_buffer[0] ? slot.error_buffer : curl_easy_strerror(code);
+      result.connection_failed = connection_failed(slot, result.error);
     }
     curl_.multi_remove_handle(multi_, slot.easy);
     slot.busy = false;

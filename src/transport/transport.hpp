@@ -49,6 +49,10 @@ struct HttpResult {
   // Aborted while its name lookup was still running: the lookup's thread is left to finish
   // on its own (CURLOPT_QUICK_EXIT) instead of being waited for.
   bool abandoned_lookup = false;
+  // The failure is the connection's, not the request's: DNS, refused, unreachable, TLS, a
+  // connect timeout, or a timeout on a fresh connection that never answered a byte. The whole
+  // sender then holds its records and probes (delivery/gate.hpp).
+  bool connection_failed = false;
 };
 
 class Transport {

@@ -113,31 +113,34 @@ TEST_F(AccountingTest, ServerTextIsEscapedAndCappedInLogs) {
 TEST_F(AccountingTest, TlsFailureIsLoggedWhenItStartsOrChangesAndWhenItEnds) {
   HttpResult tls;
   tls.error = TransportError::kTls;
+  tls.connection_failed = true;
   tls.error_text = "certificate verify failed";
-  for (int i = 0; i < 3; ++i) accounting_.transport_state(tls, t0_);
+  for (int i = 0; i < 3; ++i) accounting_.transport_state(tls, t0_, 0);
   tls.error_text = "host name mismatch";
-  accounting_.transport_state(tls, t0_ + 1s);
+  accounting_.transport_state(tls, t0_ + 1s, 0);
   HttpResult answered;
   answered.http_status = 200;
-  accounting_.transport_state(answered, t0_ + 5s);
-  accounting_.transport_state(answered, t0_ + 6s);
+  accounting_.transport_state(answered, t0_ + 5s, 12);
+  accounting_.transport_state(answered, t0_ + 6s, 11);
   EXPECT_EQ(logged("TLS connection to the ingest API failed"), 2u);
-  EXPECT_EQ(logged("TLS connection to the ingest API works again after 5s"), 1u);
+  EXPECT_EQ(logged("holding records, probing with one request at a time"), 2u);
+  EXPECT_EQ(logged("TLS connection to the ingest API works again after 5s; 12 records held"), 1u);
 }
 
 TEST_F(AccountingTest, UnreachableIngestIsLoggedWhenItStartsAndWhenItEnds) {
   HttpResult refused;
   refused.error = TransportError::kConnect;
+  refused.connection_failed = true;
   refused.error_text = "Failed to connect to 127.0.0.1 port 9: Connection refused";
-  for (int i = 0; i < 50; ++i) accounting_.transport_state(refused, t0_ + i * 100ms);
-  HttpResult timeout;  // a slow answer is not a change of state
+  for (int i = 0; i < 50; ++i) accounting_.transport_state(refused, t0_ + i * 100ms, 0);
+  HttpResult timeout;  // a slow answer on a working connection is not a change of state
   timeout.error = TransportError::kTimeout;
-  accounting_.transport_state(timeout, t0_ + 6s);
+  accounting_.transport_state(timeout, t0_ + 6s, 0);
   HttpResult answered;
   answered.http_status = 202;
-  accounting_.transport_state(answered, t0_ + 20300ms);
-  EXPECT_EQ(logged("ingest API unreachable: Failed to connect to 127.0.0.1 port 9"), 1u);
-  EXPECT_EQ(logged("ingest API reachable again after 20.3s"), 1u);
+  accounting_.transport_state(answered, t0_ + 20300ms, 2000);
+  EXPECT_EQ(logged("ingest unreachable: Failed to connect to 127.0.0.1 port 9"), 1u);
+  EXPECT_EQ(logged("ingest reachable again after 20.3s; 2000 records held"), 1u);
   EXPECT_EQ(logs_.size(), 2u);
 }
 

@@ -64,6 +64,17 @@ class ScriptedTransport final : public Transport {
     r.error = error;
     ready.push_back(std::move(r));
   }
+  // The connection failed before the request reached the wire (DNS, refused, TLS).
+  void refuse() {
+    ASSERT_FALSE(open.empty());
+    HttpResult r;
+    r.token = open.front();
+    open.pop_front();
+    r.error = TransportError::kConnect;
+    r.connection_failed = true;
+    r.requests = 0;
+    ready.push_back(std::move(r));
+  }
 
   int refuse_starts = 0;  // this many start() calls fail
   std::vector<Sent> sent;
@@ -214,6 +225,63 @@ TEST_F(DispatcherTest, TransientFailuresRetrySameBodyThenGiveUp) {
   step(t0_ + 600ms);
   EXPECT_EQ(dropped(DropReason::kRetriesExhausted), 1u);
   EXPECT_EQ(shared_->retried.load(), 2u);
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, UnreachableIngestHoldsEveryRecordAndProbesOneAtATime) {
+  build(2);
+  for (int i = 0; i < 5; ++i) push(t0_);
+  step(t0_);
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  transport_.refuse();  // the outage starts
+  transport_.refuse();  // a request from before it: changes nothing
+  step(t0_);
+  EXPECT_TRUE(gate_->unreachable());
+  const TimePoint probe1 = gate_->status()->next_probe_at;
+  EXPECT_GE(probe1, t0_ + 500ms);  // 1 s, half of it drawn
+  EXPECT_LE(probe1, t0_ + 1000ms);
+  EXPECT_EQ(dispatcher_->step(t0_, WallClock::now()), probe1);  // sleeps until the probe
+  step(probe1 - 1ms);
+  EXPECT_EQ(transport_.sent.size(), 2u);  // nothing before the probe
+  step(probe1);
+  ASSERT_EQ(transport_.sent.size(), 3u);  // one probe, not max_in_flight requests
+  step(probe1 + 1ms);
+  EXPECT_EQ(transport_.sent.size(), 3u);
+  transport_.refuse();  // the probe fails: the wait doubles
+  step(probe1 + 10ms);
+  const TimePoint probe2 = gate_->status()->next_probe_at;
+  EXPECT_GE(probe2, probe1 + 10ms + 1000ms);
+  EXPECT_LE(probe2, probe1 + 10ms + 2000ms);
+  step(probe2);
+  ASSERT_EQ(transport_.sent.size(), 4u);
+  transport_.answer(200);  // reachable again: everything held goes out
+  step(probe2);
+  EXPECT_FALSE(gate_->unreachable());
+  EXPECT_EQ(transport_.open.size(), 2u);
+  for (int i = 0; i < 4; ++i) {
+    if (transport_.open.empty()) step(probe2);
+    transport_.answer(200);
+    step(probe2);
+  }
+  EXPECT_EQ(shared_->delivered.load(), 5u);
+  EXPECT_EQ(dropped(DropReason::kRetriesExhausted), 0u);
+  EXPECT_EQ(shared_->requests_sent.load(), 5u);  // the refused ones never reached the wire
+  EXPECT_EQ(shared_->retried.load(), 0u);
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, HeldRecordsStillAgeOut) {
+  build(1);
+  push(t0_);
+  push(t0_);
+  step(t0_);
+  transport_.refuse();
+  step(t0_);
+  ASSERT_TRUE(gate_->unreachable());
+  // Past max_record_age (60 s) the probe finds both too old: dropped and counted, not sent.
+  step(t0_ + 61s);
+  EXPECT_EQ(dropped(DropReason::kTooOld), 2u);
+  EXPECT_EQ(transport_.sent.size(), 1u);
   expect_identity();
 }
 

@@ -42,6 +42,10 @@ AttemptOutcome http(int status, std::optional<Millis> retry_after = std::nullopt
   return AttemptOutcome{status, TransportError::kNone, retry_after};
 }
 AttemptOutcome failed(TransportError error) { return AttemptOutcome{0, error, std::nullopt}; }
+// A failure of the connection (HttpResult::connection_failed); `on_wire`: the request was sent.
+AttemptOutcome connection_lost(TransportError error, bool on_wire) {
+  return AttemptOutcome{0, error, std::nullopt, true, on_wire};
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Contract, PolicyTable,
@@ -62,6 +66,16 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"request_timeout_status", http(408), 1, 1.0, Action::kRetry, 200ms},
         Row{"timeout", failed(TransportError::kTimeout), 1, 1.0, Action::kRetry, 200ms},
         Row{"connect", failed(TransportError::kConnect), 2, 1.0, Action::kRetry, 400ms},
+        Row{"refused_holds", connection_lost(TransportError::kConnect, false), 1, 0.5, Action::kHold, 0ms},
+        Row{"refused_holds_past_max_retries", connection_lost(TransportError::kConnect, false), 9, 0.5,
+            Action::kHold, 0ms},
+        Row{"tls_holds", connection_lost(TransportError::kTls, false), 1, 0.5, Action::kHold, 0ms},
+        Row{"connect_timeout_holds", connection_lost(TransportError::kTimeout, false), 1, 0.5, Action::kHold,
+            0ms},
+        Row{"unanswered_connection_holds", connection_lost(TransportError::kTimeout, true), 2, 0.5,
+            Action::kHold, 0ms},
+        Row{"unanswered_connection_exhausted", connection_lost(TransportError::kTimeout, true), 3, 0.5,
+            Action::kGiveUp, 0ms},
         Row{"network_exhausted", failed(TransportError::kNetwork), 3, 1.0, Action::kGiveUp, 0ms},
         Row{"aborted", failed(TransportError::kAborted), 1, 0.5, Action::kAbandon, 0ms},
         Row{"bad_request", http(400), 1, 0.5, Action::kReject, 0ms},

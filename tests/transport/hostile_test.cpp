@@ -78,8 +78,12 @@ TEST_F(Hostile, TrickledResponseTimesOutAndCannotHoldShutdown) {
 
 TEST_F(Hostile, ResolverThatNeverAnswersCannotHoldShutdownOrTheDestructor) {
   const std::string url = std::string("https://ingest") + test::kHangingHostSuffix;
+  // Lookups outlast the test: a timed-out lookup would make the ingest API unreachable and
+  // hold the records between probes, with no lookup running for shutdown to abandon.
+  Options o = hostile_options(url, logs_);
+  o.timeout = 60s;
   {
-    Client client = test::make_client(hostile_options(url, logs_));
+    Client client = test::make_client(o);
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
     ASSERT_TRUE(test::eventually([] { return test::hanging_lookups_started() >= 1; }, 10s));
     const auto start = Clock::now();
@@ -91,7 +95,7 @@ TEST_F(Hostile, ResolverThatNeverAnswersCannotHoldShutdownOrTheDestructor) {
   EXPECT_EQ(logs_.count("abandoned a name lookup"), 1u);
   // The destructor alone (shutdown_timeout 500 ms) is bound the same way.
   const int before = test::hanging_lookups_started();
-  auto client = std::make_unique<Client>(test::make_client(hostile_options(url, logs_)));
+  auto client = std::make_unique<Client>(test::make_client(o));
   ASSERT_TRUE(client->record(testing::sample_record()).queued());
   ASSERT_TRUE(test::eventually([&] { return test::hanging_lookups_started() > before; }, 10s));
   const auto start = Clock::now();

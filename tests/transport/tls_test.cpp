@@ -145,8 +145,9 @@ TEST_F(HttpsMock, ShutdownReturnsAgainstServerThatNeverAnswers) {
 }
 
 // A server with this certificate cannot be trusted: no HTTP request reaches it, so the key
-// never leaves; the failure is logged once with libcurl's reason however many records fail.
-// Returns the client's log lines.
+// never leaves. The ingest API counts as unreachable: the records are held (not attempts, not
+// dropped) while probes fail, the failure is logged once with libcurl's reason, and shutdown
+// drops what is held. Returns the client's log lines.
 std::vector<std::string> expect_refused(const std::string& cert, const std::string& key,
                                         const std::string& ca_bundle) {
   MockIngestServer server(test::tls_mock_options(cert, key));
@@ -160,14 +161,25 @@ std::vector<std::string> expect_refused(const std::string& cert, const std::stri
   // Under TSan, loading the system CA store and the handshake can outlast 600 ms; a timeout
   // would then be the last error instead of the TLS refusal this test is about.
   o.timeout = 5s;
+  o.unreachable_probe_min = 10ms;  // probes come quickly
+  o.unreachable_probe_max = 10ms;
   o.on_log = logs.sink();
   Client client = test::make_client(o);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(client.record(testing::sample_record()).queued());
-  EXPECT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
-  const Stats s = client.stats();
-  EXPECT_EQ(s.delivered, 0u);
-  EXPECT_EQ(s.dropped_for(DropReason::kRetriesExhausted), 3u);
+  EXPECT_TRUE(test::eventually([&] { return client.status().unreachable; }, kGenerous));
+  const ClientStatus status = client.status();
+  EXPECT_NE(status.unreachable_reason.find("tls_error"), std::string::npos) << status.unreachable_reason;
+  EXPECT_GE(status.next_probe_at, status.unreachable_since);
+  EXPECT_EQ(client.flush(100ms), FlushResult::kTimedOut);  // held, not dropped
+  Stats s = client.stats();
+  EXPECT_EQ(s.dropped, 0u);
+  EXPECT_EQ(s.pending(), 3u);
+  EXPECT_EQ(s.requests_sent, 0u);  // no request ever reached the wire
   EXPECT_NE(s.last_error.find("tls_error"), std::string::npos) << s.last_error;
+  client.shutdown(100ms);
+  s = client.stats();
+  EXPECT_EQ(s.dropped_for(DropReason::kShutdown), 3u);
+  EXPECT_EQ(s.recorded, s.delivered + s.dropped);
   EXPECT_EQ(server.request_count(), 0u);
   EXPECT_EQ(logs.count("TLS connection to the ingest API failed"), 1u);
   for (const std::string& line : logs.lines()) {

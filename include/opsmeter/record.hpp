@@ -52,7 +52,9 @@ OPSMETER_API std::optional<TokenSource> parse_token_source(std::string_view text
 using MetadataValue = std::variant<std::string, std::int64_t, double, bool>;
 
 // `metadata`: the well-known keys of the official SDKs plus user key/values. Empty strings are
-// left out of the JSON. `sdkLanguage` ("cpp") and `sdkVersion` are always added by the SDK.
+// left out of the JSON. `sdkLanguage` ("cpp") and `sdkVersion` are always added by the SDK, and
+// `recordedAt` (RFC 3339 UTC, milliseconds: when record() was called) to a record that is sent
+// more than 60 s after its record().
 struct Metadata {
   std::string operation;            // `operation`, e.g. "chat.completions"
   std::string tenant_id;            // `tenantId`: your customer or workspace id (no PII)

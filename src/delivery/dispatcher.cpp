@@ -198,6 +198,12 @@ void Dispatcher::dispatch(TimePoint now, WallClock::time_point wall_now) {
         continue;
       }
     }
+    const Clock::duration age = now - pending.enqueued_at;
+    if (age > kLateRecord && !pending.stamped_late) {
+      // Sent late: say when record() was called, measured back on the steady clock.
+      pending.stamped_late =
+          stamp_recorded_at(pending.body, wall_now - std::chrono::duration_cast<WallClock::duration>(age));
+    }
     if (config_.options.dry_run) {
       accounting_.dry_run(pending.body);
       accounting_.dropped(pending.end(), DropReason::kDryRun);

@@ -48,7 +48,8 @@ class Dispatcher {
     TimePoint not_before{};
     int attempts = 0;
     int last_status = 0;
-    std::string body;  // serialized once, resent unchanged
+    std::string body;  // serialized once, resent unchanged (but for a late stamp)
+    bool stamped_late = false;  // the body carries metadata.recordedAt
 
     RecordEnd end() const noexcept { return RecordEnd{record.external_request_id, attempts, last_status}; }
   };

@@ -2,10 +2,36 @@
 // cheap.
 #include "delivery/preparer.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include "opsmeter/ids.hpp"
 #include "opsmeter/serialize.hpp"
 
 namespace opsmeter::detail {
+
+std::string rfc3339_ms(WallClock::time_point when) {
+  const auto ms = std::chrono::duration_cast<Millis>(when.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+  const auto millis = static_cast<int>(((ms % 1000) + 1000) % 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[80];  // what the format could write for any int fields
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buffer;
+}
+
+bool stamp_recorded_at(std::string& body, WallClock::time_point when) noexcept {
+  try {
+    if (body.size() < 2 || body.compare(body.size() - 2, 2, "}}") != 0) return false;
+    const std::string field = ",\"recordedAt\":\"" + rfc3339_ms(when) + "\"";
+    body.insert(body.size() - 2, field);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
 
 Prepared RecordPreparer::prepare(LlmCallRecord& record, std::string& body) const {
   const Options& o = options_;

@@ -10,9 +10,9 @@ namespace opsmeter {
 namespace {
 
 // Metadata keys the SDK writes itself; user entries may not shadow them.
-constexpr std::array<std::string_view, 10> kReservedMetadataKeys = {
-    "operation",   "tenantId", "endpoint",    "feature",   "providerRequestId",
-    "tokenSource", "traceId",  "spanId",      "sdkLanguage", "sdkVersion"};
+constexpr std::array<std::string_view, 11> kReservedMetadataKeys = {
+    "operation",   "tenantId", "endpoint",    "feature",     "providerRequestId", "tokenSource",
+    "traceId",     "spanId",   "sdkLanguage", "sdkVersion",  "recordedAt"};
 
 ValidationError error(ValidationCode code, std::string_view field) noexcept {
   return ValidationError{code, field};

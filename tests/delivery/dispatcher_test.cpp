@@ -95,7 +95,7 @@ class DispatcherTest : public ::testing::Test {
     o.base_url = "http://127.0.0.1:1";
     o.max_in_flight = max_in_flight;
     o.pause_window = 10s;
-    o.max_record_age = 60s;
+    o.max_record_age = max_record_age_;
     config_ = finalize_options(o);
     shared_ = std::make_unique<SharedState>(100);
     accounting_ = std::make_unique<Accounting>(config_.options, *shared_, logger_);
@@ -124,6 +124,7 @@ class DispatcherTest : public ::testing::Test {
   }
 
   const TimePoint t0_ = TimePoint(1000s);
+  Millis max_record_age_ = 60s;
   Config config_;
   std::unique_ptr<SharedState> shared_;
   ScriptedTransport transport_;
@@ -282,6 +283,34 @@ TEST_F(DispatcherTest, HeldRecordsStillAgeOut) {
   step(t0_ + 61s);
   EXPECT_EQ(dropped(DropReason::kTooOld), 2u);
   EXPECT_EQ(transport_.sent.size(), 1u);
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, LateRecordsSayWhenTheyWereRecordedOnTimeOnesKeepTheirBytes) {
+  max_record_age_ = 10min;
+  build(1);
+  push(t0_);
+  push(t0_);
+  const WallClock::time_point wall = WallClock::from_time_t(1764450000);
+  dispatcher_->step(t0_ + 60s, wall);  // exactly 60 s: on time
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  EXPECT_EQ(transport_.sent[0].body.find("recordedAt"), std::string::npos);
+  transport_.refuse();  // held
+  dispatcher_->step(t0_ + 60s, wall);
+  const TimePoint probe = gate_->status()->next_probe_at;
+  const auto waited = std::chrono::duration_cast<WallClock::duration>(probe - (t0_ + 60s));
+  dispatcher_->step(probe, wall + waited);  // the held record goes out late: stamped
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  const std::string expected = "\"recordedAt\":\"" + rfc3339_ms(wall - 60s) + "\"}}";
+  const std::string& late = transport_.sent[1].body;
+  EXPECT_EQ(late.substr(late.size() - expected.size()), expected) << late;
+  EXPECT_EQ(id_in(late), id_in(transport_.sent[0].body));  // the same record
+  transport_.answer(200);
+  dispatcher_->step(probe, wall + waited);
+  transport_.answer(200);
+  dispatcher_->step(probe, wall + waited);
+  EXPECT_EQ(shared_->delivered.load(), 2u);
+  EXPECT_EQ(transport_.sent[2].body.find("recordedAt"), transport_.sent[1].body.find("recordedAt"));
   expect_identity();
 }
 

@@ -124,5 +124,25 @@ TEST(RecordPreparer, NoUserIdStaysAbsent) {
   EXPECT_NE(p.body.find("\"userId\":null"), std::string::npos);  // the contract sends null
 }
 
+TEST(RecordedAt, Rfc3339InUtcWithMilliseconds) {
+  const WallClock::time_point t = WallClock::from_time_t(784111777) + std::chrono::milliseconds(45);
+  EXPECT_EQ(rfc3339_ms(t), "1994-11-06T08:49:37.045Z");
+  EXPECT_EQ(rfc3339_ms(WallClock::from_time_t(0)), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(RecordedAt, StampIsTheLastMetadataKeyOfAnOtherwiseEqualBody) {
+  Outcome p = prepare(Options{}, record_with_user(std::nullopt));
+  const std::string on_time = p.body;
+  const WallClock::time_point t = WallClock::from_time_t(1764450000) + std::chrono::milliseconds(7);
+  ASSERT_TRUE(stamp_recorded_at(p.body, t));
+  const std::string stamp = ",\"recordedAt\":\"2025-11-29T21:00:00.007Z\"}}";
+  ASSERT_GT(p.body.size(), stamp.size());
+  EXPECT_EQ(p.body.substr(p.body.size() - stamp.size()), stamp);
+  EXPECT_EQ(p.body.substr(0, on_time.size() - 2), on_time.substr(0, on_time.size() - 2));
+  std::string not_ours = "{\"a\":1}";
+  EXPECT_FALSE(stamp_recorded_at(not_ours, t));
+  EXPECT_EQ(not_ours, "{\"a\":1}");
+}
+
 }  // namespace
 }  // namespace opsmeter::detail

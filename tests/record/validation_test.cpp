@@ -117,6 +117,9 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"key_not_utf8",  // "\xff" and "\xfe" would both be sent as U+FFFD: equal keys
             [](LlmCallRecord& r) { r.metadata.extra = {{"k\xff", true}, {"k\xfe", false}}; },
             ValidationCode::kInvalidMetadataKey, "metadata"},
+        Row{"reserved_recorded_at_key",  // the client stamps it on late records
+            [](LlmCallRecord& r) { r.metadata.extra = {{"recordedAt", std::string("2026-01-01")}}; },
+            ValidationCode::kInvalidMetadataKey, "metadata"},
         Row{"reserved_trace_key",
             [](LlmCallRecord& r) { r.metadata.extra = {{"traceId", std::string("x")}}; },
             ValidationCode::kInvalidMetadataKey, "metadata"},

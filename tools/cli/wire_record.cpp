@@ -76,7 +76,7 @@ void read_metadata(const json& m, Metadata& out) {
     if (done) continue;
     if (key == "tokenSource") {
       out.token_source = enumerated<TokenSource>(value, field, &parse_token_source, "provider, estimated");
-    } else if (key == "sdkLanguage" || key == "sdkVersion") {
+    } else if (key == "sdkLanguage" || key == "sdkVersion" || key == "recordedAt") {
       continue;  // the sending client writes its own
     } else if (value.is_string()) {
       out.extra.emplace_back(key, value.get<std::string>());

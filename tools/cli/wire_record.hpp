@@ -19,8 +19,8 @@ struct LineError {
   std::string message;  // one sentence for a person
 };
 
-// Parses one line into a record. The SDK's own metadata keys (sdkLanguage, sdkVersion) are
-// accepted and left out: the client adds its own. Never throws (bad_alloc aside).
+// Parses one line into a record. The SDK's own metadata keys (sdkLanguage, sdkVersion,
+// recordedAt) are accepted and left out: the client adds its own. Never throws (bad_alloc aside).
 std::optional<LlmCallRecord> parse_wire_record(std::string_view line, LineError& error);
 
 // parse_wire_record() followed by validate(): the checks record() would make.

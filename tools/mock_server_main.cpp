@@ -31,6 +31,9 @@ until SIGINT or SIGTERM.
   --throttle-every N     answer 429 to every Nth request (default: never)
   --retry-after V        the Retry-After value of those 429s (default 1)
   --delay-ms D           wait D ms before answering each request (default 0)
+  --rate-limit R         a per-key rate limit: a token bucket refilled at R requests/s;
+                         a request that finds it empty gets 429 with Retry-After: 1 (default: none)
+  --rate-burst B         the bucket's depth (default 50)
   --never-answer         accept requests and never answer them
   --no-tcp-nodelay       leave Nagle's algorithm on (answers go out in two segments)
   -h, --help             this text
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   std::string retry_after = "1";
   bool never_answer = false;
   int throttle_every = 0;
+  double rate_limit = 0, rate_burst = 50;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&]() -> std::string {
@@ -77,6 +81,8 @@ int main(int argc, char** argv) {
     else if (arg == "--delay-ms") delay_ms = std::atoi(value().c_str());
     else if (arg == "--never-answer") never_answer = true;
     else if (arg == "--throttle-every") throttle_every = std::atoi(value().c_str());
+    else if (arg == "--rate-limit") rate_limit = std::atof(value().c_str());
+    else if (arg == "--rate-burst") rate_burst = std::atof(value().c_str());
     else if (arg == "--no-tcp-nodelay") options.tcp_nodelay = false;
     else if (arg == "--tls-cert") options.tls_cert_file = value();
     else if (arg == "--tls-key") options.tls_key_file = value();
@@ -99,6 +105,7 @@ int main(int argc, char** argv) {
   if (delay_ms > 0) server.set_fault_fraction(Fault::delay_for(std::chrono::milliseconds(delay_ms)), 1.0);
   if (never_answer) server.set_fault_fraction(Fault::never_answer(), 1.0);
   if (throttle_every > 0) server.set_fault_every(Fault::throttle(retry_after), throttle_every);
+  if (rate_limit > 0) server.set_rate_limit(rate_limit, rate_burst);
   if (!port_file.empty()) {
     std::ofstream(port_file) << server.port() << "\n";
   }

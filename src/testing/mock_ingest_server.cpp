@@ -230,6 +230,27 @@ class MockIngestServer::Impl {
     plan_limit_ = limit;
   }
 
+  void set_rate_limit(double per_second, double burst) {
+    std::lock_guard<std::mutex> lock(mu_);
+    rate_per_second_ = per_second;
+    rate_burst_ = std::max(1.0, burst);
+    rate_tokens_ = rate_burst_;
+    rate_refilled_at_ = std::chrono::steady_clock::now();
+  }
+
+  // One token of the per-key rate limit, if there is one to take.
+  bool take_rate_token() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (rate_per_second_ <= 0) return true;
+    const auto now = std::chrono::steady_clock::now();
+    rate_tokens_ = std::min(rate_burst_, rate_tokens_ + std::chrono::duration<double>(now - rate_refilled_at_).count() *
+                                                          rate_per_second_);
+    rate_refilled_at_ = now;
+    if (rate_tokens_ < 1) return false;
+    rate_tokens_ -= 1;
+    return true;
+  }
+
   void set_budget_flags(bool warning, bool exceeded) {
     std::lock_guard<std::mutex> lock(mu_);
     budget_warning_ = warning;
@@ -243,6 +264,7 @@ class MockIngestServer::Impl {
       fraction_ = 0;
       every_nth_ = 0;
       plan_limit_ = -1;
+      rate_per_second_ = 0;
       ++release_generation_;
     }
     changed_.notify_all();
@@ -399,6 +421,12 @@ class MockIngestServer::Impl {
     const std::size_t index = log_request(req, id);
     if (!authorized(req, res)) return answered(index, res.status);
 
+    if (!take_rate_token()) {  // the per-key rate limit: 429, Retry-After: 1
+      res.status = 429;
+      res.set_header("Retry-After", "1");
+      res.set_content(error_body("rate_limited"), kJson);
+      return answered(index, 429);
+    }
     const std::optional<Fault> fault = draw_fault();
     if (fault && apply_fault(*fault, req, res, index)) return;
 
@@ -624,6 +652,10 @@ class MockIngestServer::Impl {
   std::uint64_t every_count_ = 0;
   std::mt19937_64 rng_{1};
   std::int64_t plan_limit_ = -1;
+  double rate_per_second_ = 0;  // the token bucket of set_rate_limit(); 0: none
+  double rate_burst_ = 1;
+  double rate_tokens_ = 0;
+  std::chrono::steady_clock::time_point rate_refilled_at_{};
   bool budget_warning_ = false;
   bool budget_exceeded_ = false;
   std::vector<ReceivedRequest> requests_;
@@ -649,6 +681,10 @@ void MockIngestServer::set_fault_fraction(const Fault& fault, double fraction, s
 }
 void MockIngestServer::set_fault_every(const Fault& fault, int nth) { impl_->set_fault_every(fault, nth); }
 void MockIngestServer::set_plan_limit(std::int64_t stored_records) { impl_->set_plan_limit(stored_records); }
+
+void MockIngestServer::set_rate_limit(double per_second, double burst) {
+  impl_->set_rate_limit(per_second, burst);
+}
 void MockIngestServer::set_budget_flags(bool warning, bool exceeded) {
   impl_->set_budget_flags(warning, exceeded);
 }

@@ -335,7 +335,8 @@ TEST(MockServerProgram, HelpListsItsFlagsAndBadFlagsExitTwo) {
   EXPECT_EQ(help.exit_code, 0) << help.err;
   for (const char* flag : {"--host", "--port", "--port-file", "--api-key", "--tls-cert", "--tls-key",
                            "--plan-limit", "--fail-fraction", "--fail-status", "--throttle-fraction",
-                           "--throttle-every", "--retry-after", "--delay-ms", "--never-answer",
+                           "--throttle-every", "--retry-after", "--delay-ms", "--rate-limit", "--rate-burst",
+                           "--never-answer",
                            "--no-tcp-nodelay"}) {
     EXPECT_TRUE(contains(help.out, flag)) << flag;
   }

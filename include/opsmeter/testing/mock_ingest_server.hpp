@@ -111,6 +111,9 @@ class OPSMETER_API MockIngestServer {
   void set_fault_fraction(const Fault& fault, double fraction, std::uint64_t seed = 1);
   void set_fault_every(const Fault& fault, int nth);  // every nth ingest request; 0 turns it off
   void set_plan_limit(std::int64_t stored_records);  // < 0: no limit (the default)
+  // A per-key rate limit: a token bucket `burst` deep refilled at `per_second`; a request that
+  // finds it empty is answered 429 with Retry-After: 1. per_second <= 0 turns it off.
+  void set_rate_limit(double per_second, double burst);
   void set_budget_flags(bool warning, bool exceeded);
   void clear_faults();  // also releases requests held by never-answer
 

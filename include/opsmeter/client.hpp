@@ -7,7 +7,9 @@
 //
 //   2xx            delivered (the body is parsed best-effort for the budget posture)
 //   429            the whole sender waits for Retry-After (seconds or HTTP-date, 1 s if absent,
-//                  capped by `max_retry_after`), then resends the same record (same id)
+//                  capped by `max_retry_after`, plus up to 10% drawn at random), then resends
+//                  the same record (same id) and sends at a learned, paced rate
+//                  (`rate_decrease`, `rate_growth`) until it is back above the rate of before
 //   402            no retry; telemetry pauses for `pause_window`: new records are dropped at
 //                  `record()` as `paused`, queued ones are dropped and counted; after the
 //                  window one probe record decides whether to resume. Provider calls continue.
@@ -174,6 +176,13 @@ struct Options {
   // min * 2^n (capped at max), half of it drawn at random. The first answer resumes sending.
   std::chrono::milliseconds unreachable_probe_min{1000};   // 1 ms to 1 h
   std::chrono::milliseconds unreachable_probe_max{60000};  // unreachable_probe_min to 1 h
+  // After a 429's Retry-After window, sending resumes paced, not at full speed: each new
+  // throttle window cuts the rate to rate_decrease times the accepted rate (2xx per second),
+  // which then grows back along a cubic curve scaled by rate_growth (requests/s per s^3);
+  // pacing ends once the rate is back above what was accepted before the first 429.
+  double rate_decrease = 0.8;  // 0.1 to 0.95
+  double rate_growth = 0.4;    // 0.01 to 100
+  double min_send_rate = 1.0;  // requests/s, the lowest pace; 0.01 to 10,000
 
   LogLevel log_level = LogLevel::kWarn;  // messages below this level are not produced
   // Log sink; default: one line on stderr. Never receives the API key.
@@ -227,6 +236,8 @@ struct ClientStatus {
   std::string unreachable_reason;  // the connection's last error
   std::chrono::steady_clock::time_point unreachable_since{};
   std::chrono::steady_clock::time_point next_probe_at{};
+  // Requests per second the sender paces itself to after 429s; 0 when it is not pacing.
+  double send_rate_limit = 0;
   std::optional<IngestPosture> posture;  // from the latest response with a JSON body
   // Options the client adjusted (a value out of range and what it used instead); each is also
   // logged once as a warning when the client starts.

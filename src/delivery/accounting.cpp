@@ -188,6 +188,24 @@ void Accounting::transport_state(const HttpResult& result, TimePoint now, std::s
   }
 }
 
+namespace {
+std::string per_second(double rate) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.0f", rate);
+  return buffer;
+}
+}  // namespace
+
+void Accounting::pacing_started(double limit) {
+  logger_.log(LogLevel::kWarn, "ingest throttling (429): pacing sends at " + per_second(limit) +
+                                   " requests/s, learned from the accepted rate; rising while answers succeed");
+}
+
+void Accounting::pacing_ended(double limit) {
+  logger_.log(LogLevel::kInfo, "ingest throttling over: pacing ended at " + per_second(limit) +
+                                   " requests/s, above the rate sent before the first 429");
+}
+
 void Accounting::probing(TimePoint now) {
   if (!logger_.enabled(LogLevel::kDebug)) return;
   const auto down_for = std::chrono::duration_cast<Millis>(now - link_down_since_);

@@ -54,6 +54,9 @@ class Accounting {
   // outage starts or its reason changes, and once when an answer comes again, with the number
   // of records `held` then.
   void transport_state(const HttpResult& result, TimePoint now, std::size_t held);
+  // Pacing after 429s started, at `limit` requests/s, or ended (last limit).
+  void pacing_started(double limit);
+  void pacing_ended(double limit);
   // A request sent to test an unreachable ingest API (logged at debug level).
   void probing(TimePoint now);
   void set_last_error(std::string text) noexcept;

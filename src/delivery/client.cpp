@@ -112,7 +112,9 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
         shared_(config_.options.queue_capacity),
         accounting_(config_.options, shared_, logger_),
         gate_(config_.options.max_in_flight, shared_.paused_until_ns,
-              detail::ProbeBackoff{config_.options.unreachable_probe_min, config_.options.unreachable_probe_max}) {
+              detail::ProbeBackoff{config_.options.unreachable_probe_min, config_.options.unreachable_probe_max},
+              detail::RateConfig{config_.options.rate_decrease, config_.options.rate_growth,
+                                 config_.options.min_send_rate}) {
     for (const std::string& warning : config_.warnings) logger_.log(LogLevel::kWarn, warning);
     disabled_reason_ = config_.disabled_reason;
     if (disabled_reason_.empty()) disabled_reason_ = detail::ensure_curl_global_init();
@@ -320,6 +322,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       st.unreachable_reason = gate->unreachable_reason;
       st.unreachable_since = gate->unreachable_since;
       st.next_probe_at = gate->next_probe_at;
+      st.send_rate_limit = gate->send_rate_limit;
       st.posture = accounting_.posture();
       st.config_warnings = config_.warnings;
     } catch (...) {

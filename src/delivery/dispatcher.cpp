@@ -55,7 +55,8 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
   TimePoint next = gate_.next_change(now, now + kHousekeeping);
   // Due retries matter only while a send slot is free; otherwise a finishing transfer wakes us.
   if (in_flight_count_ < gate_.send_limit()) {
-    for (const Pending& p : retries_) next = std::min(next, std::max(p.not_before, gate_.opens_at()));
+    const TimePoint opens = gate_.opens_at(now);
+    for (const Pending& p : retries_) next = std::min(next, std::max(p.not_before, opens));
   }
   return next;
 }
@@ -104,6 +105,10 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
     Millis down_for{0};
     gate_.answered(now, down_for);
     accounting_.transport_state(result, now, held() + 1);
+    if (result.http_status != 429) {
+      const double limit = gate_.send_rate_limit();
+      if (gate_.rate_answer(now, decision.action == Action::kDelivered)) accounting_.pacing_ended(limit);
+    }
   }
   accounting_.set_posture(posture);
   apply(pending, decision, result.http_status, posture, now);
@@ -151,11 +156,15 @@ void Dispatcher::apply(Pending& pending, const Decision& decision, int http_stat
       pending.not_before = now;
       retries_.push_back(std::move(pending));
       return;
-    case Action::kThrottle:
-      accounting_.throttled(now, decision.not_before, gate_.throttle(decision.not_before, now));
+    case Action::kThrottle: {
+      bool pacing_started = false;
+      const bool window_started = gate_.throttle(decision.not_before, now, pacing_started);
+      accounting_.throttled(now, decision.not_before, window_started);
+      if (pacing_started) accounting_.pacing_started(gate_.send_rate_limit());
       pending.not_before = gate_.throttled_until();
       retries_.push_back(std::move(pending));
       return;
+    }
     case Action::kPause: {
       const std::string reason = posture && !posture->reason.empty() ? posture->reason : "http_402";
       accounting_.paused(reason, config_.policy.pause_window, gate_.pause(decision.not_before, reason));
@@ -240,6 +249,7 @@ bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wa
   const auto token = static_cast<std::uint64_t>(free_slot - in_flight_.begin());
   std::optional<Pending>& slot = *free_slot;
   if (gate_.unreachable()) accounting_.probing(now);
+  gate_.sent(now);
   slot.emplace(std::move(pending));
   slot->attempts += 1;
   ++in_flight_count_;

@@ -6,10 +6,11 @@
 namespace opsmeter::detail {
 
 DeliveryGate::DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns,
-                           ProbeBackoff probe_backoff)
+                           ProbeBackoff probe_backoff, RateConfig rate)
     : max_in_flight_(max_in_flight),
       paused_until_ns_(paused_until_ns),
       probe_backoff_(probe_backoff),
+      rate_(rate),
       published_(std::make_shared<const GateStatus>()) {}
 
 void DeliveryGate::advance(TimePoint now) noexcept {
@@ -20,18 +21,31 @@ std::size_t DeliveryGate::send_limit() const noexcept {
   return mode_ == Mode::kProbing || unreachable_ ? 1 : max_in_flight_;
 }
 
-bool DeliveryGate::may_send(TimePoint now, std::size_t in_flight) const noexcept {
+bool DeliveryGate::may_send(TimePoint now, std::size_t in_flight) noexcept {
   if (unreachable_ && now < next_probe_at_) return false;
-  return mode_ != Mode::kPaused && now >= throttled_until_ && in_flight < send_limit();
+  return mode_ != Mode::kPaused && now >= throttled_until_ && in_flight < send_limit() && rate_.may_send(now);
 }
 
-TimePoint DeliveryGate::opens_at() const noexcept {
-  return unreachable_ ? std::max(throttled_until_, next_probe_at_) : throttled_until_;
+void DeliveryGate::sent(TimePoint now) noexcept { rate_.sent(now); }
+
+bool DeliveryGate::rate_answer(TimePoint now, bool accepted) {
+  const bool was = rate_.pacing();
+  const bool ended = rate_.answered(now, accepted);
+  if (was) publish();  // the limit moved
+  return ended;
 }
 
-TimePoint DeliveryGate::next_change(TimePoint now, TimePoint limit) const noexcept {
+TimePoint DeliveryGate::opens_at(TimePoint now) noexcept {
+  TimePoint at = std::max(throttled_until_, rate_.next_send(std::max(now, throttled_until_)));
+  return unreachable_ ? std::max(at, next_probe_at_) : at;
+}
+
+TimePoint DeliveryGate::next_change(TimePoint now, TimePoint limit) noexcept {
   TimePoint next = limit;
   if (throttled_until_ > now) next = std::min(next, throttled_until_);
+  if (rate_.pacing() && !rate_.may_send(now)) {
+    next = std::min(next, std::max(throttled_until_, rate_.next_send(now)));
+  }
   if (mode_ == Mode::kPaused) next = std::min(next, paused_until_);
   if (unreachable_ && next_probe_at_ > now) next = std::min(next, next_probe_at_);
   return next;
@@ -67,9 +81,12 @@ bool DeliveryGate::answered(TimePoint now, Millis& down_for) {
   return true;
 }
 
-bool DeliveryGate::throttle(TimePoint until, TimePoint now) {
+bool DeliveryGate::throttle(TimePoint until, TimePoint now, bool& pacing_started) {
+  pacing_started = false;
   if (until <= throttled_until_) return false;
   const bool started = throttled_until_ <= now;
+  // One cut per throttle window: the other requests in flight when it opened answer 429 too.
+  if (started) pacing_started = rate_.throttled(now, until);
   throttled_until_ = until;
   publish();
   return started;
@@ -109,6 +126,7 @@ void DeliveryGate::publish() {
   next.unreachable_reason = unreachable_reason_;
   next.unreachable_since = unreachable_since_;
   next.next_probe_at = next_probe_at_;
+  next.send_rate_limit = rate_.limit();
   auto snapshot = std::make_shared<const GateStatus>(std::move(next));
   std::lock_guard<std::mutex> lock(mu_);
   published_ = std::move(snapshot);

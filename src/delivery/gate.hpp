@@ -14,6 +14,7 @@
 #include <string>
 
 #include "base/clock.hpp"
+#include "delivery/rate.hpp"
 
 namespace opsmeter::detail {
 
@@ -27,6 +28,7 @@ struct GateStatus {
   std::string unreachable_reason;
   TimePoint unreachable_since{};
   TimePoint next_probe_at{};
+  double send_rate_limit = 0;  // requests/s the sender paces itself to after 429s; 0: none
 };
 
 // The wait before each probe of an unreachable ingest API: min * 2^(failures - 1), capped at max,
@@ -41,7 +43,7 @@ class DeliveryGate {
   // `paused_until_ns` is the flag record() reads to drop records during a pause without
   // queueing them; the gate writes it when a pause starts.
   DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns,
-               ProbeBackoff probe_backoff = {});
+               ProbeBackoff probe_backoff = {}, RateConfig rate = {});
 
   // Once the pause window has ended, one probe request decides whether the pause is over.
   void advance(TimePoint now) noexcept;
@@ -54,16 +56,22 @@ class DeliveryGate {
   std::size_t send_limit() const noexcept;
   // Not paused, not throttled at `now`, not before the next probe of an outage, and fewer than
   // send_limit() requests in flight.
-  bool may_send(TimePoint now, std::size_t in_flight) const noexcept;
+  bool may_send(TimePoint now, std::size_t in_flight) noexcept;
   // The earliest time the gate may open: the end of the throttle window, and in an outage the
   // next probe (a pause is left out: it drops what waits).
-  TimePoint opens_at() const noexcept;
+  TimePoint opens_at(TimePoint now) noexcept;
   // The end of the current pause or throttle window if it comes before `limit`, else `limit`.
-  TimePoint next_change(TimePoint now, TimePoint limit) const noexcept;
+  TimePoint next_change(TimePoint now, TimePoint limit) noexcept;
 
   // A 429 asks for no request before `until`. True when this starts a window (none was open
-  // at `now`); a later `until` extends the window, an earlier one changes nothing.
-  bool throttle(TimePoint until, TimePoint now);
+  // at `now`); a later `until` extends the window, an earlier one changes nothing. A new window
+  // also cuts the send rate (rate.hpp): `pacing_started` says whether pacing began with it.
+  bool throttle(TimePoint until, TimePoint now, bool& pacing_started);
+  // A request starts at `now`: it takes one of the send rate's tokens while pacing.
+  void sent(TimePoint now) noexcept;
+  // A non-429 answer at `now` (`accepted`: a 2xx), for the send rate. True when pacing ends.
+  bool rate_answer(TimePoint now, bool accepted);
+  double send_rate_limit() const noexcept { return rate_.limit(); }
   // A 402: telemetry pauses until `until`. True when it was already paused (a failed probe).
   bool pause(TimePoint until, const std::string& reason);
   // The connection failed at `now` (`jitter` a draw from [0, 1)). True when this starts an
@@ -92,6 +100,7 @@ class DeliveryGate {
   TimePoint throttled_until_{};
   std::string pause_reason_;
   const ProbeBackoff probe_backoff_;
+  SendRate rate_;
   bool unreachable_ = false;
   int probe_failures_ = 0;
   TimePoint unreachable_since_{};

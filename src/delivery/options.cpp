@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
@@ -116,6 +117,17 @@ Millis clamp_ms(Millis value, Millis low, Millis high, const char* name,
                                                 warnings));
 }
 
+// NaN (which no comparison catches) counts as out of range too.
+double clamp_double(double value, double low, double high, const char* name, std::vector<std::string>& warnings) {
+  const double clamped = std::isnan(value) ? low : std::clamp(value, low, high);
+  if (clamped != value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", clamped);
+    warnings.push_back(std::string(name) + " out of range; using " + text);
+  }
+  return clamped;
+}
+
 }  // namespace
 
 std::string redact_url(const std::string& url) {
@@ -179,6 +191,10 @@ Config finalize_options(Options options, const InternalOptions& internal) {
       clamp_ms(options.unreachable_probe_min, Millis(1), Millis(3600000), "unreachable_probe_min", warnings);
   options.unreachable_probe_max = clamp_ms(options.unreachable_probe_max, options.unreachable_probe_min,
                                            Millis(3600000), "unreachable_probe_max", warnings);
+
+  options.rate_decrease = clamp_double(options.rate_decrease, 0.1, 0.95, "rate_decrease", warnings);
+  options.rate_growth = clamp_double(options.rate_growth, 0.01, 100.0, "rate_growth", warnings);
+  options.min_send_rate = clamp_double(options.min_send_rate, 0.01, 10000.0, "min_send_rate", warnings);
 
   config.ingest_url = options.base_url + "/v1/ingest/llm-request";
   config.policy.max_retries = options.max_retries;

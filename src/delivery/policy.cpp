@@ -112,7 +112,9 @@ Decision decide(const AttemptOutcome& outcome, int attempts, TimePoint now,
     // hostile or broken server cannot turn one record into a resend storm.
     const Millis asked = outcome.retry_after.value_or(config.default_retry_after);
     const Millis wait = std::max(kMinThrottle, std::min(asked, config.max_retry_after));
-    return {Action::kThrottle, now + wait};
+    // Up to 10% more, drawn, so that processes sharing a key do not all resume at once.
+    const auto spread = static_cast<Millis::rep>(static_cast<double>(wait.count()) * 0.1 * jitter);
+    return {Action::kThrottle, now + wait + Millis(spread)};
   }
   if (status == 402) return {Action::kPause, now + config.pause_window};
   if (is_transient_status(status)) return transient(attempts, now, config, jitter);

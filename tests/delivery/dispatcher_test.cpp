@@ -156,18 +156,25 @@ TEST_F(DispatcherTest, ThrottleHoldsTheWholeSenderUntilRetryAfter) {
   step(t0_);
   EXPECT_EQ(transport_.sent.size(), 1u);
   EXPECT_FALSE(dispatcher_->wants_records(t0_));
-  step(t0_ + 2999ms);
+  const TimePoint until = gate_->throttled_until();  // 3 s, plus up to 10% drawn
+  EXPECT_GE(until, t0_ + 3000ms);
+  EXPECT_LT(until, t0_ + 3300ms);
+  step(until - 1ms);
   EXPECT_EQ(transport_.sent.size(), 1u);  // neither the throttled record nor the queued one
-  step(t0_ + 3000ms);
+  step(until);
   ASSERT_EQ(transport_.sent.size(), 2u);
   EXPECT_EQ(id_in(transport_.sent[1].body), a);  // the same record, resent first
   EXPECT_EQ(transport_.sent[1].body, transport_.sent[0].body);
   transport_.answer(200);
-  step(t0_ + 3001ms);
+  step(until + 1ms);
+  // Then paced: nothing was accepted before the 429, so the pace starts at min_send_rate (1/s).
+  EXPECT_GT(gate_->send_rate_limit(), 0.0);
+  EXPECT_EQ(transport_.sent.size(), 2u);
+  step(until + 1500ms);
   ASSERT_EQ(transport_.sent.size(), 3u);
   EXPECT_EQ(id_in(transport_.sent[2].body), b);
   transport_.answer(200);
-  step(t0_ + 3002ms);
+  step(until + 1501ms);
   EXPECT_EQ(shared_->delivered.load(), 2u);
   EXPECT_EQ(shared_->throttled.load(), 1u);
   expect_identity();

@@ -15,6 +15,11 @@ class GateTest : public ::testing::Test {
   const TimePoint t0_ = TimePoint(1000s);
   std::atomic<std::int64_t> paused_until_ns_{0};
   DeliveryGate gate_{4, paused_until_ns_};
+
+  bool throttle(TimePoint until, TimePoint now) {
+    bool pacing_started = false;
+    return gate_.throttle(until, now, pacing_started);
+  }
 };
 
 TEST_F(GateTest, OpenUntilTheInFlightLimit) {
@@ -28,15 +33,15 @@ TEST_F(GateTest, OpenUntilTheInFlightLimit) {
 }
 
 TEST_F(GateTest, ThrottleWindowStartsExtendsAndNeverShrinks) {
-  EXPECT_TRUE(gate_.throttle(t0_ + 2s, t0_));  // a new window
+  EXPECT_TRUE(throttle(t0_ + 2s, t0_));  // a new window
   EXPECT_FALSE(gate_.may_send(t0_ + 1999ms, 0));
   EXPECT_EQ(gate_.next_change(t0_, t0_ + 10s), t0_ + 2s);
-  EXPECT_FALSE(gate_.throttle(t0_ + 3s, t0_ + 1s));  // extends the open window: no new start
+  EXPECT_FALSE(throttle(t0_ + 3s, t0_ + 1s));  // extends the open window: no new start
   EXPECT_EQ(gate_.throttled_until(), t0_ + 3s);
-  EXPECT_FALSE(gate_.throttle(t0_ + 2500ms, t0_ + 1s));  // earlier: ignored
+  EXPECT_FALSE(throttle(t0_ + 2500ms, t0_ + 1s));  // earlier: ignored
   EXPECT_EQ(gate_.throttled_until(), t0_ + 3s);
   EXPECT_TRUE(gate_.may_send(t0_ + 3s, 0));
-  EXPECT_TRUE(gate_.throttle(t0_ + 5s, t0_ + 4s));  // the old window had ended: a new one
+  EXPECT_TRUE(throttle(t0_ + 5s, t0_ + 4s));  // the old window had ended: a new one
   EXPECT_EQ(gate_.status()->throttled_until, t0_ + 5s);
 }
 
@@ -85,7 +90,7 @@ TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
   EXPECT_EQ(gate_.send_limit(), 1u);
   EXPECT_FALSE(gate_.may_send(t0_ + 499ms, 0));
   EXPECT_EQ(gate_.next_change(t0_, t0_ + 10s), t0_ + 500ms);
-  EXPECT_EQ(gate_.opens_at(), t0_ + 500ms);
+  EXPECT_EQ(gate_.opens_at(t0_), t0_ + 500ms);
   EXPECT_FALSE(gate_.connection_failed(t0_ + 100ms, 1.0, "x"));  // before the probe: no change
   EXPECT_EQ(gate_.status()->next_probe_at, t0_ + 500ms);
   EXPECT_TRUE(gate_.may_send(t0_ + 500ms, 0));

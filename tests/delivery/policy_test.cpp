@@ -52,12 +52,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Row{"ok200", http(200), 1, 0.5, Action::kDelivered, 0ms},
         Row{"ok202", http(202), 1, 0.5, Action::kDelivered, 0ms},
-        Row{"throttle_header", http(429, 3000ms), 1, 0.5, Action::kThrottle, 3000ms},
-        Row{"throttle_no_header", http(429), 1, 0.5, Action::kThrottle, 1000ms},
-        Row{"throttle_capped", http(429, 3600000ms), 1, 0.5, Action::kThrottle, 60000ms},
-        Row{"throttle_ignores_attempts", http(429, 2000ms), 9, 0.5, Action::kThrottle, 2000ms},
-        Row{"throttle_zero_floors_at_1s", http(429, 0ms), 1, 0.5, Action::kThrottle, 1000ms},
-        Row{"throttle_subsecond_floors_at_1s", http(429, 300ms), 1, 0.5, Action::kThrottle, 1000ms},
+        Row{"throttle_header", http(429, 3000ms), 1, 0.5, Action::kThrottle, 3150ms},
+        Row{"throttle_no_header", http(429), 1, 0.5, Action::kThrottle, 1050ms},
+        Row{"throttle_capped", http(429, 3600000ms), 1, 0.5, Action::kThrottle, 63000ms},
+        Row{"throttle_ignores_attempts", http(429, 2000ms), 9, 0.5, Action::kThrottle, 2100ms},
+        Row{"throttle_zero_floors_at_1s", http(429, 0ms), 1, 0.0, Action::kThrottle, 1000ms},
+        Row{"throttle_subsecond_floors_at_1s", http(429, 300ms), 1, 0.0, Action::kThrottle, 1000ms},
+        Row{"throttle_resume_spread_max", http(429, 2000ms), 1, 0.999, Action::kThrottle, 2199ms},  // +10%
         Row{"plan_limit", http(402), 1, 0.5, Action::kPause, 600000ms},
         Row{"server_error_first", http(503), 1, 0.5, Action::kRetry, 100ms},  // 0.5 * 200
         Row{"server_error_second", http(500), 2, 0.5, Action::kRetry, 200ms},  // 0.5 * 400

@@ -3,14 +3,20 @@
 // drain time, delivered records per second and peak RSS.
 //
 //   opsmeter-load [--records N] [--threads T] [--in-flight K] [--queue Q]
-//                 [--mode ok|down|slow|throttle|plan-limited] [--plan-limit K]
+//                 [--mode ok|down|slow|throttle|plan-limited|rate-limited|outage]
+//                 [--plan-limit K] [--rate R] [--burst B]
+//                 [--pace P --seconds S --down-from A --down-to B]
 //                 [--base-url URL --api-key KEY] [--ca-bundle PEM] [--flush-timeout-s S]
 //
 // cpu_us_per_record is the process's user + system CPU over delivered records: the client's
 // cost per record when the server is another process (--base-url).
 // Without --base-url it starts its own in-process mock ingest server and scripts the mode:
 // down = nothing listens; slow = every answer after 2 s; throttle = 429 (Retry-After: 1) on
-// every 5th request; plan-limited = 402 once K records are stored.
+// every 5th request; plan-limited = 402 once K records are stored; rate-limited = a per-key
+// token bucket of R requests/s, B deep (429, Retry-After: 1, when empty; default 500 and 50).
+// outage = one thread records P records/s for S seconds while the server is stopped from A s
+// to B s and then restarted on the same port; the line adds what each server stored and how
+// many ids were stored twice.
 #include <opsmeter/opsmeter.hpp>
 #include <opsmeter/testing/mock_ingest_server.hpp>
 #include <opsmeter/testing/support.hpp>
@@ -23,6 +29,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +51,8 @@ struct Args {
   std::string api_key = "test-key";
   std::string ca_bundle;
   int flush_timeout_s = 120;
+  double rate = 500, burst = 50;
+  double pace = 250, seconds = 40, down_from = 10, down_to = 30;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -66,10 +76,74 @@ Args parse(int argc, char** argv) {
     else if (arg == "--api-key") a.api_key = v;
     else if (arg == "--ca-bundle") a.ca_bundle = v;
     else if (arg == "--flush-timeout-s") a.flush_timeout_s = std::atoi(v.c_str());
+    else if (arg == "--rate") a.rate = std::atof(v.c_str());
+    else if (arg == "--burst") a.burst = std::atof(v.c_str());
+    else if (arg == "--pace") a.pace = std::atof(v.c_str());
+    else if (arg == "--seconds") a.seconds = std::atof(v.c_str());
+    else if (arg == "--down-from") a.down_from = std::atof(v.c_str());
+    else if (arg == "--down-to") a.down_to = std::atof(v.c_str());
     else usage("unknown option " + arg);
   }
   if (a.records <= 0 || a.threads <= 0) usage("--records and --threads must be positive");
   return a;
+}
+
+// The outage run: paced records from one thread, the server stopped and restarted meanwhile.
+int run_outage(const Args& args, opsmeter::Client& client,
+               std::unique_ptr<opsmeter::testing::MockIngestServer>& first) {
+  const int port = first->port();
+  std::unique_ptr<opsmeter::testing::MockIngestServer> second;
+  const auto started = Clock::now();
+  const auto at = [&](double s) {
+    return started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+  };
+  const auto total = static_cast<long long>(args.pace * args.seconds);
+  bool stopped = false;
+  for (long long i = 0; i < total; ++i) {
+    std::this_thread::sleep_until(at(static_cast<double>(i) / args.pace));
+    const double now_s = std::chrono::duration<double>(Clock::now() - started).count();
+    if (!stopped && now_s >= args.down_from) {
+      first->stop();
+      stopped = true;
+    }
+    if (stopped && !second && now_s >= args.down_to) {
+      opsmeter::testing::MockIngestOptions same_port;
+      same_port.port = port;
+      second = std::make_unique<opsmeter::testing::MockIngestServer>(same_port);
+      if (!second->start()) usage("cannot restart the mock server on port " + std::to_string(port));
+    }
+    client.record(opsmeter::testing::sample_record());
+  }
+  const opsmeter::FlushResult flushed = client.flush(std::chrono::seconds(args.flush_timeout_s));
+  const double total_s = std::chrono::duration<double>(Clock::now() - started).count();
+  const opsmeter::Stats s = client.stats();
+  std::map<std::string, int> stored_times;
+  std::size_t stored_first = 0, stored_second = 0;
+  for (const auto* server : {first.get(), second.get()}) {
+    if (server == nullptr) continue;
+    for (const auto& r : server->requests()) {
+      if (r.status >= 200 && r.status <= 299 && !r.duplicate) ++stored_times[r.external_request_id];
+    }
+    (server == first.get() ? stored_first : stored_second) = server->stored_count();
+  }
+  std::size_t duplicates = 0;
+  for (const auto& [id, times] : stored_times) duplicates += times > 1 ? 1 : 0;
+  std::printf("{\"mode\":\"outage\",\"pace\":%.0f,\"seconds\":%.0f,\"down\":[%.0f,%.0f],\"flush\":\"%s\","
+              "\"recorded\":%llu,\"delivered\":%llu,\"dropped\":{",
+              args.pace, args.seconds, args.down_from, args.down_to, std::string(opsmeter::to_string(flushed)).c_str(),
+              static_cast<unsigned long long>(s.recorded), static_cast<unsigned long long>(s.delivered));
+  bool first_reason = true;
+  for (std::size_t i = 0; i < opsmeter::kDropReasonCount; ++i) {
+    if (s.dropped_by_reason[i] == 0) continue;
+    std::printf("%s\"%s\":%llu", first_reason ? "" : ",",
+                std::string(opsmeter::to_string(static_cast<opsmeter::DropReason>(i))).c_str(),
+                static_cast<unsigned long long>(s.dropped_by_reason[i]));
+    first_reason = false;
+  }
+  std::printf("},\"stored_before\":%zu,\"stored_after\":%zu,\"ids_stored_twice\":%zu,\"requests_sent\":%llu,"
+              "\"total_s\":%.1f}\n",
+              stored_first, stored_second, duplicates, static_cast<unsigned long long>(s.requests_sent), total_s);
+  return s.recorded == s.delivered + s.dropped + s.pending() ? 0 : 1;
 }
 
 long rss_kib() {
@@ -83,7 +157,8 @@ long rss_kib() {
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
-  opsmeter::testing::MockIngestServer server;
+  auto server_ptr = std::make_unique<opsmeter::testing::MockIngestServer>();
+  opsmeter::testing::MockIngestServer& server = *server_ptr;
   std::string base_url = args.base_url;
   if (base_url.empty()) {
     if (args.mode == "down") {
@@ -95,7 +170,8 @@ int main(int argc, char** argv) {
       if (args.mode == "slow") server.set_fault_fraction(Fault::delay_for(2000ms), 1.0);
       else if (args.mode == "throttle") server.set_fault_every(Fault::throttle("1"), 5);
       else if (args.mode == "plan-limited") server.set_plan_limit(args.plan_limit);
-      else if (args.mode != "ok") usage("unknown mode " + args.mode);
+      else if (args.mode == "rate-limited") server.set_rate_limit(args.rate, args.burst);
+      else if (args.mode != "ok" && args.mode != "outage") usage("unknown mode " + args.mode);
     }
   }
 
@@ -108,6 +184,8 @@ int main(int argc, char** argv) {
   o.log_level = opsmeter::LogLevel::kError;
   o.on_log = [](opsmeter::LogLevel, std::string_view) {};
   opsmeter::Client client(o);
+
+  if (args.mode == "outage") return run_outage(args, client, server_ptr);
 
   // RSS while recording, sampled every 10 ms, to show whether memory stays flat.
   std::atomic<bool> recording{true};

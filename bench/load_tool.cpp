@@ -88,6 +88,18 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
+// "reason":count for each reason with drops, comma-separated.
+void print_drops(const opsmeter::Stats& s) {
+  bool first = true;
+  for (std::size_t i = 0; i < opsmeter::kDropReasonCount; ++i) {
+    if (s.dropped_by_reason[i] == 0) continue;
+    std::printf("%s\"%s\":%llu", first ? "" : ",",
+                std::string(opsmeter::to_string(static_cast<opsmeter::DropReason>(i))).c_str(),
+                static_cast<unsigned long long>(s.dropped_by_reason[i]));
+    first = false;
+  }
+}
+
 // The outage run: paced records from one thread, the server stopped and restarted meanwhile.
 int run_outage(const Args& args, opsmeter::Client& client,
                std::unique_ptr<opsmeter::testing::MockIngestServer>& first) {
@@ -132,14 +144,7 @@ int run_outage(const Args& args, opsmeter::Client& client,
               "\"recorded\":%llu,\"delivered\":%llu,\"dropped\":{",
               args.pace, args.seconds, args.down_from, args.down_to, std::string(opsmeter::to_string(flushed)).c_str(),
               static_cast<unsigned long long>(s.recorded), static_cast<unsigned long long>(s.delivered));
-  bool first_reason = true;
-  for (std::size_t i = 0; i < opsmeter::kDropReasonCount; ++i) {
-    if (s.dropped_by_reason[i] == 0) continue;
-    std::printf("%s\"%s\":%llu", first_reason ? "" : ",",
-                std::string(opsmeter::to_string(static_cast<opsmeter::DropReason>(i))).c_str(),
-                static_cast<unsigned long long>(s.dropped_by_reason[i]));
-    first_reason = false;
-  }
+  print_drops(s);
   std::printf("},\"stored_before\":%zu,\"stored_after\":%zu,\"ids_stored_twice\":%zu,\"requests_sent\":%llu,"
               "\"total_s\":%.1f}\n",
               stored_first, stored_second, duplicates, static_cast<unsigned long long>(s.requests_sent), total_s);
@@ -245,14 +250,7 @@ int main(int argc, char** argv) {
       static_cast<long long>(pct(50)), static_cast<long long>(pct(99)),
       static_cast<long long>(all.empty() ? 0 : all.back()), std::string(opsmeter::to_string(flushed)).c_str(),
       static_cast<unsigned long long>(s.recorded), static_cast<unsigned long long>(s.delivered));
-  bool first = true;
-  for (std::size_t i = 0; i < opsmeter::kDropReasonCount; ++i) {
-    if (s.dropped_by_reason[i] == 0) continue;
-    std::printf("%s\"%s\":%llu", first ? "" : ",",
-                std::string(opsmeter::to_string(static_cast<opsmeter::DropReason>(i))).c_str(),
-                static_cast<unsigned long long>(s.dropped_by_reason[i]));
-    first = false;
-  }
+  print_drops(s);
   std::printf(
       "},\"pending\":%llu,\"requests_sent\":%llu,\"retried\":%llu,\"throttled\":%llu,"
       "\"record_ms\":%.1f,\"drain_ms\":%.1f,\"delivered_per_s\":%.0f,\"cpu_us_per_record\":%.1f,"

@@ -99,23 +99,6 @@ CheckResult check_workspace(const Options& options, std::chrono::milliseconds ti
 namespace detail {
 namespace {
 
-ConnectionInfo connection_of(const GetResult& got) {
-  ConnectionInfo c;
-  c.resolved = got.resolved;
-  c.connected = got.connected;
-  c.tls_handshake = got.tls_handshake;
-  c.remote_address = got.remote_address;
-  c.http_version = got.http_version;
-  c.tls_subject = got.tls_subject;
-  c.tls_issuer = got.tls_issuer;
-  c.tls_expires = got.tls_expires;
-  c.dns_time = got.dns_time;
-  c.connect_time = got.connect_time;
-  c.tls_time = got.tls_time;
-  c.total_time = got.total_time;
-  return c;
-}
-
 // The typed answer to the GET: an error with a hint, or the parsed status.
 CheckResult answer(const Config& config, const GetResult& got) {
   switch (got.error) {
@@ -175,7 +158,7 @@ CheckResult check_with(const Config& config, Millis timeout) noexcept {
     settings.timeout = timeout;
     const GetResult got = curl_get(settings, config.options.base_url + "/v1/diagnostics/workspace-status");
     CheckResult r = answer(config, got);
-    r.connection = connection_of(got);
+    r.connection = got.connection;
     return r;
   } catch (...) {
     return failed(CheckError::kBadResponse, "out of memory");

@@ -461,7 +461,7 @@ std::size_t on_get_body(char* data, std::size_t size, std::size_t count, void* u
 namespace {
 
 // The certificate fields libcurl lists as "Name:value" lines for the leaf certificate.
-void read_certificate(CURL* e, GetResult& result) {
+void read_certificate(CURL* e, ConnectionInfo& result) {
   curl_certinfo* certs = nullptr;
   if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &certs) != CURLE_OK || certs == nullptr ||
       certs->num_of_certs < 1) {
@@ -480,7 +480,7 @@ void read_certificate(CURL* e, GetResult& result) {
   }
 }
 
-void read_connection_info(CURL* e, CURLcode code, GetResult& result) {
+void read_connection_info(CURL* e, CURLcode code, ConnectionInfo& result) {
   const auto micros = [e](CURLINFO info) {
     curl_off_t value = 0;
     curl_easy_getinfo(e, info, &value);
@@ -552,7 +552,7 @@ GetResult curl_get(const CurlSettings& settings, const std::string& url) noexcep
       result.error = classify(code);
       result.error_text = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
     }
-    read_connection_info(e, code, result);
+    read_connection_info(e, code, result.connection);
   } catch (...) {
     result.error = TransportError::kOther;
     result.error_text = "out of memory";

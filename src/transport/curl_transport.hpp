@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "opsmeter/check.hpp"
 #include "transport/transport.hpp"
 
 namespace opsmeter::detail {
@@ -32,14 +33,7 @@ struct GetResult {
   TransportError error = TransportError::kNone;
   std::string error_text;
   std::string body;  // capped at 64 KiB
-  // How far the connection got (through a proxy: the proxy's name and address).
-  bool resolved = false;       // the host name resolved (or was an IP address)
-  bool connected = false;      // a TCP connection was made
-  bool tls_handshake = false;  // the TLS handshake completed
-  std::string remote_address;
-  std::string http_version;  // "HTTP/1.1", "HTTP/2"; empty without an answer
-  std::string tls_subject, tls_issuer, tls_expires;  // the server's certificate, as libcurl prints it
-  Micros dns_time{0}, connect_time{0}, tls_time{0}, total_time{0};  // from the start of the request
+  ConnectionInfo connection;  // how far the connection got (through a proxy: the proxy's)
 };
 
 // One blocking GET of `url` with the settings' key, headers, TLS and proxy (settings.url and

@@ -83,7 +83,8 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   }
   pending.last_status = result.http_status;
   const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-  const Decision decision = decide(outcome, pending.attempts, now, config_.policy, jitter);
+  const Decision decision =
+      decide(outcome, pending.attempts - pending.throttled_sends, now, config_.policy, jitter);
   std::optional<IngestPosture> posture;
   if (result.http_status != 0 && !result.body.empty()) {
     posture = posture_of(result.body, result.http_status >= 200 && result.http_status <= 299);
@@ -161,6 +162,7 @@ void Dispatcher::apply(Pending& pending, const Decision& decision, int http_stat
       const bool window_started = gate_.throttle(decision.not_before, now, pacing_started);
       accounting_.throttled(now, decision.not_before, window_started);
       if (pacing_started) accounting_.pacing_started(gate_.send_rate_limit());
+      pending.throttled_sends += 1;
       pending.not_before = gate_.throttled_until();
       retries_.push_back(std::move(pending));
       return;
@@ -253,7 +255,12 @@ bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wa
   slot.emplace(std::move(pending));
   slot->attempts += 1;
   ++in_flight_count_;
-  if (!transport_.start(token, slot->body)) {
+  // The last permitted attempt of a record already sent goes on a fresh connection, so that
+  // libcurl's own resend cannot take it past 1 + max_retries requests. (With max_retries = 0
+  // that would be every request; there the bound is 2.)
+  const int counted = slot->attempts - slot->throttled_sends;
+  const bool last_attempt = counted > 1 && counted >= 1 + config_.options.max_retries;
+  if (!transport_.start(token, slot->body, last_attempt)) {
     // Could not even start: treat like a network failure so the record is retried or dropped.
     HttpResult failed;
     failed.token = token;

@@ -46,7 +46,8 @@ class Dispatcher {
     LlmCallRecord record;
     TimePoint enqueued_at{};
     TimePoint not_before{};
-    int attempts = 0;
+    int attempts = 0;        // requests sent for it, on the wire
+    int throttled_sends = 0;  // of those, answered 429: they do not use up retries
     int last_status = 0;
     std::string body;  // serialized once, resent unchanged (but for a late stamp)
     bool stamped_late = false;  // the body carries metadata.recordedAt

@@ -372,6 +372,7 @@ class MockIngestServer::Impl {
     r.external_request_id = id;
     r.body = req.body;
     r.api_key = req.get_header_value("X-API-Key");
+    r.remote_port = req.remote_port;
     r.arrived_at = std::chrono::steady_clock::now();
     r.arrived_at_wall = std::chrono::system_clock::now();
     requests_.push_back(std::move(r));

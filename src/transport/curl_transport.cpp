@@ -212,7 +212,7 @@ class CurlTransport final : public Transport {
     curl_.slist_free_all(headers_);
   }
 
-  bool start(std::uint64_t token, const std::string& body) override {
+  bool start(std::uint64_t token, const std::string& body, bool fresh_connection) override {
     const auto free_slot =
         std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.busy; });
     if (free_slot == slots_.end()) return false;
@@ -227,6 +227,7 @@ class CurlTransport final : public Transport {
     if (curl_.easy_setopt_pointer(slot.easy, CURLOPT_POSTFIELDS, body.data()) != CURLE_OK ||
         curl_.easy_setopt_size(slot.easy, CURLOPT_POSTFIELDSIZE_LARGE,
                                static_cast<curl_off_t>(body.size())) != CURLE_OK ||
+        curl_.easy_setopt_long(slot.easy, CURLOPT_FRESH_CONNECT, fresh_connection ? 1L : 0L) != CURLE_OK ||
         curl_.multi_add_handle(multi_, slot.easy) != CURLM_OK) {
       return false;  // the slot stays free for the next start()
     }

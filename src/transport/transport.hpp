@@ -60,7 +60,10 @@ class Transport {
   virtual ~Transport() = default;
   // Begins POSTing `body`. The string must stay alive and unchanged until the result for
   // `token` has been collected or aborted. False when the request could not be started.
-  virtual bool start(std::uint64_t token, const std::string& body) = 0;
+  // `fresh_connection`: on a new connection, never a kept-alive one (a record's last permitted
+  // attempt: libcurl resends a request on its own only when a reused connection turns out
+  // closed, so a fresh one is sent at most once).
+  virtual bool start(std::uint64_t token, const std::string& body, bool fresh_connection) = 0;
   // Advances transfers and appends finished ones to `done`.
   virtual void collect(std::vector<HttpResult>& done) = 0;
   // Sleeps until a transfer needs attention, wakeup() is called, or `max_wait` passes.

@@ -245,6 +245,29 @@ TEST_F(ClientIntegration, TimeoutIsRetriedWithSameId) {
   for (const std::string& received : ids_received()) EXPECT_EQ(received, id);
 }
 
+// A record's last permitted attempt goes on a new connection: libcurl resends a request on its
+// own only when a kept-alive connection turns out closed, so that send cannot be doubled.
+TEST_F(ClientIntegration, LastPermittedAttemptUsesAFreshConnection) {
+  for (const int max_retries : {1, 2}) {
+    server_.reset();
+    server_.push_fault(Fault::http_status(503));  // the first attempt only
+    Options o = options();
+    o.max_in_flight = 1;  // one kept-alive connection
+    o.max_retries = max_retries;
+    Client client = test::make_client(o);
+    ASSERT_TRUE(client.record(testing::sample_record()).queued());
+    ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
+    EXPECT_EQ(client.stats().delivered, 1u);
+    const auto requests = server_.requests();
+    ASSERT_EQ(requests.size(), 2u);
+    if (max_retries == 1) {
+      EXPECT_NE(requests[1].remote_port, requests[0].remote_port);  // the last attempt: fresh
+    } else {
+      EXPECT_EQ(requests[1].remote_port, requests[0].remote_port);  // not the last: kept alive
+    }
+  }
+}
+
 TEST_F(ClientIntegration, ConnectionResetIsRetried) {
   server_.push_fault(Fault::reset());
   Client client = test::make_client(options());

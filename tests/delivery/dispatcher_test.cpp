@@ -18,14 +18,15 @@ class ScriptedTransport final : public Transport {
   struct Sent {
     std::uint64_t token;
     std::string body;
+    bool fresh_connection;
   };
 
-  bool start(std::uint64_t token, const std::string& body) override {
+  bool start(std::uint64_t token, const std::string& body, bool fresh_connection) override {
     if (refuse_starts > 0) {
       --refuse_starts;
       return false;
     }
-    sent.push_back({token, body});
+    sent.push_back({token, body, fresh_connection});
     open.push_back(token);
     return true;
   }
@@ -115,6 +116,12 @@ class DispatcherTest : public ::testing::Test {
   }
 
   void step(TimePoint now) { dispatcher_->step(now, WallClock::now()); }
+
+  // Steps at each time the dispatcher asks to be woken until `n` requests were started.
+  TimePoint run_until_sent(TimePoint now, std::size_t n) {
+    for (int i = 0; i < 1000 && transport_.sent.size() < n; ++i) now = dispatcher_->step(now, WallClock::now());
+    return now;
+  }
 
   std::uint64_t dropped(DropReason r) const { return shared_->dropped[static_cast<std::size_t>(r)].load(); }
 
@@ -231,6 +238,10 @@ TEST_F(DispatcherTest, TransientFailuresRetrySameBodyThenGiveUp) {
   EXPECT_EQ(transport_.sent[2].body, transport_.sent[0].body);
   transport_.fail(TransportError::kNetwork);
   step(t0_ + 600ms);
+  // Only the last permitted attempt (the third, max_retries = 2) goes on a fresh connection.
+  EXPECT_FALSE(transport_.sent[0].fresh_connection);
+  EXPECT_FALSE(transport_.sent[1].fresh_connection);
+  EXPECT_TRUE(transport_.sent[2].fresh_connection);
   EXPECT_EQ(dropped(DropReason::kRetriesExhausted), 1u);
   EXPECT_EQ(shared_->retried.load(), 2u);
   expect_identity();
@@ -318,6 +329,28 @@ TEST_F(DispatcherTest, LateRecordsSayWhenTheyWereRecordedOnTimeOnesKeepTheirByte
   dispatcher_->step(probe, wall + waited);
   EXPECT_EQ(shared_->delivered.load(), 2u);
   EXPECT_EQ(transport_.sent[2].body.find("recordedAt"), transport_.sent[1].body.find("recordedAt"));
+  expect_identity();
+}
+
+TEST_F(DispatcherTest, ThrottledSendsDoNotUseUpRetries) {
+  build(1);
+  push(t0_);
+  TimePoint now = run_until_sent(t0_, 1);
+  transport_.answer(429, "1");
+  now = run_until_sent(now, 2);
+  transport_.answer(429, "1");
+  now = run_until_sent(now, 3);
+  transport_.answer(503);  // the first transient failure: two retries left
+  now = run_until_sent(now, 4);
+  transport_.answer(503);
+  now = run_until_sent(now, 5);
+  ASSERT_EQ(transport_.sent.size(), 5u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_FALSE(transport_.sent[i].fresh_connection) << i;
+  EXPECT_TRUE(transport_.sent[4].fresh_connection);  // the last permitted attempt
+  transport_.answer(503);
+  dispatcher_->step(now, WallClock::now());
+  EXPECT_EQ(dropped(DropReason::kRetriesExhausted), 1u);
+  EXPECT_EQ(shared_->requests_sent.load(), 5u);
   expect_identity();
 }
 

@@ -171,9 +171,9 @@ TEST_F(CurlTransportTest, TransferThatFailsToStartLeavesItsSlotFree) {
     auto transport = make(settings(server.base_url(), 1), error);
     ASSERT_NE(transport, nullptr) << error;
     curl_.failing_adds = 1;
-    EXPECT_FALSE(transport->start(7, body_));
+    EXPECT_FALSE(transport->start(7, body_, false));
     // The one slot is free again: the next start goes through and is answered.
-    ASSERT_TRUE(transport->start(8, body_));
+    ASSERT_TRUE(transport->start(8, body_, false));
     const std::vector<HttpResult> done = results(*transport, 1);
     ASSERT_EQ(done.size(), 1u);
     EXPECT_EQ(done[0].token, 8u);
@@ -192,7 +192,7 @@ TEST_F(CurlTransportTest, AbortWithTransfersInFlightReportsEachOnceAndReleasesEv
   {
     auto transport = make(settings(server.base_url(), 3), error);
     ASSERT_NE(transport, nullptr) << error;
-    for (std::uint64_t token = 0; token < 3; ++token) ASSERT_TRUE(transport->start(token, body_));
+    for (std::uint64_t token = 0; token < 3; ++token) ASSERT_TRUE(transport->start(token, body_, false));
     // Run the transfers until the server holds a request. The others wait in libcurl: over
     // plain HTTP (PIPEWAIT) the second request waits to learn whether the first connection
     // multiplexes, which an HTTP/1.1 server tells only by answering.
@@ -225,7 +225,7 @@ TEST_F(CurlTransportTest, AbortWithTransfersInFlightReportsEachOnceAndReleasesEv
     std::vector<HttpResult> later;
     transport->collect(later);
     EXPECT_TRUE(later.empty());
-    EXPECT_TRUE(transport->start(9, body_));
+    EXPECT_TRUE(transport->start(9, body_, false));
     std::vector<HttpResult> again;
     transport->abort_all(again);
     EXPECT_EQ(again.size(), 1u);

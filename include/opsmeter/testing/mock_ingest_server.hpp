@@ -69,6 +69,7 @@ struct ReceivedRequest {
   std::string external_request_id;  // "" when the body had none
   std::string body;
   std::string api_key;
+  int remote_port = 0;  // the client's side of the connection it came on
   int status = 0;  // what the server answered; 0 for a reset or a request never answered
   bool duplicate = false;
   std::chrono::steady_clock::time_point arrived_at;

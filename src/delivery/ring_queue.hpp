@@ -4,7 +4,14 @@
 // producers claim a position with one CAS and move-construct their item in the slot; the
 // single consumer moves it out. No locks, no allocation after construction. A full ring
 // rejects the push at once, so record() never waits.
+//
+// The slots are mapped anonymous memory, zero until first written, and nothing writes them
+// at construction: each slot stores its sequence number minus its own index, which is zero
+// for a slot never used. So a client that records nothing holds none of the ring in memory,
+// and the ring's pages become resident only as records pass through them.
 #pragma once
+
+#include <sys/mman.h>
 
 #include <atomic>
 #include <cstddef>
@@ -21,9 +28,7 @@ class RingQueue {
  public:
   // May throw std::bad_alloc (the caller constructs it inside a try block).
   explicit RingQueue(std::size_t capacity)
-      : capacity_(capacity == 0 ? 1 : capacity), slots_(new Slot[capacity_]) {
-    for (std::size_t i = 0; i < capacity_; ++i) slots_[i].sequence.store(i, std::memory_order_relaxed);
-  }
+      : capacity_(capacity == 0 ? 1 : capacity), slots_(map_slots(capacity_)) {}
 
   RingQueue(const RingQueue&) = delete;
   RingQueue& operator=(const RingQueue&) = delete;
@@ -32,9 +37,10 @@ class RingQueue {
     // Single-threaded now: destroy what is still queued.
     for (std::size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
          pos != enqueue_pos_.load(std::memory_order_relaxed); ++pos) {
-      Slot& slot = slots_[pos % capacity_];
-      if (slot.sequence.load(std::memory_order_relaxed) == pos + 1) slot.item()->~T();
+      const std::size_t index = pos % capacity_;
+      if (sequence(index, __ATOMIC_RELAXED) == pos + 1) slots_[index].item()->~T();
     }
+    munmap(slots_, bytes());
   }
 
   // Any thread. Moves from `item` only on success; returns false when full.
@@ -48,13 +54,14 @@ class RingQueue {
     static_assert(std::is_nothrow_constructible_v<T, Args&&...>, "record() must not throw");
     std::size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
     for (;;) {
-      Slot& slot = slots_[pos % capacity_];
-      const std::size_t seq = slot.sequence.load(std::memory_order_acquire);
+      const std::size_t index = pos % capacity_;
+      Slot& slot = slots_[index];
+      const std::size_t seq = sequence(index, __ATOMIC_ACQUIRE);
       const auto diff = static_cast<std::intptr_t>(seq) - static_cast<std::intptr_t>(pos);
       if (diff == 0) {
         if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           ::new (static_cast<void*>(slot.storage)) T(std::forward<Args>(args)...);
-          slot.sequence.store(pos + 1, std::memory_order_release);
+          set_sequence(index, pos + 1);
           prefetch_for_write(slots_[(pos + 1) % capacity_]);
           return true;
         }
@@ -70,13 +77,13 @@ class RingQueue {
   // oldest producer has claimed its slot but not finished writing it).
   bool try_pop(T& out) noexcept {
     const std::size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
-    Slot& slot = slots_[pos % capacity_];
-    const std::size_t seq = slot.sequence.load(std::memory_order_acquire);
-    if (seq != pos + 1) return false;
+    const std::size_t index = pos % capacity_;
+    Slot& slot = slots_[index];
+    if (sequence(index, __ATOMIC_ACQUIRE) != pos + 1) return false;
     out = std::move(*slot.item());
     slot.item()->~T();
     dequeue_pos_.store(pos + 1, std::memory_order_relaxed);
-    slot.sequence.store(pos + capacity_, std::memory_order_release);
+    set_sequence(index, pos + capacity_);
     return true;
   }
 
@@ -84,10 +91,13 @@ class RingQueue {
   // side (its position and that slot), never the producers' hot position counter.
   bool ready_to_pop() const noexcept {
     const std::size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
-    return slots_[pos % capacity_].sequence.load(std::memory_order_acquire) == pos + 1;
+    return sequence(pos % capacity_, __ATOMIC_ACQUIRE) == pos + 1;
   }
 
   std::size_t capacity() const noexcept { return capacity_; }
+  // The slots' memory, for tests and benchmarks that look at what of it is resident.
+  const void* storage() const noexcept { return slots_; }
+  std::size_t bytes() const noexcept { return capacity_ * sizeof(Slot); }
   // Items ever claimed by producers / taken by the consumer (monotonic counters).
   std::uint64_t pushed() const noexcept { return enqueue_pos_.load(std::memory_order_acquire); }
   std::uint64_t popped() const noexcept { return dequeue_pos_.load(std::memory_order_acquire); }
@@ -100,11 +110,26 @@ class RingQueue {
  private:
   // An empty slot holds raw storage: a push move-constructs into it (cheaper than assigning
   // into a moved-from item) and a pop destroys what it moved from.
+  // A plain struct (zero bytes are a valid, unused slot); `offset` is only ever accessed with
+  // the __atomic builtins.
   struct alignas(64) Slot {  // whole cache lines: neighbours never share one
-    std::atomic<std::size_t> sequence{0};
+    std::size_t offset;  // the sequence number minus the slot's index: 0 = never used
     alignas(T) unsigned char storage[sizeof(T)];
     T* item() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
   };
+
+  static Slot* map_slots(std::size_t capacity) {
+    void* memory = mmap(nullptr, capacity * sizeof(Slot), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) throw std::bad_alloc();
+    return static_cast<Slot*>(memory);  // page-aligned, zero: every slot unused
+  }
+
+  std::size_t sequence(std::size_t index, int order) const noexcept {
+    return __atomic_load_n(&slots_[index].offset, order) + index;
+  }
+  void set_sequence(std::size_t index, std::size_t value) noexcept {
+    __atomic_store_n(&slots_[index].offset, value - index, __ATOMIC_RELEASE);
+  }
 
   // The next push writes the next slot, whose lines were last written by the consumer (on
   // another core) a lap ago. Asking for them now takes that cache miss off the next caller's
@@ -119,7 +144,7 @@ class RingQueue {
   }
 
   const std::size_t capacity_;
-  std::unique_ptr<Slot[]> slots_;
+  Slot* const slots_;
   alignas(64) std::atomic<std::size_t> enqueue_pos_{0};
   alignas(64) std::atomic<std::size_t> dequeue_pos_{0};
 };

@@ -3,6 +3,8 @@
 #include "delivery/ring_queue.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -12,6 +14,35 @@
 
 namespace opsmeter::detail {
 namespace {
+
+// How many pages of [begin, begin + bytes) are resident (mincore).
+std::size_t resident_pages(const void* begin, std::size_t bytes) {
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> flags((bytes + page - 1) / page);
+  if (mincore(const_cast<void*>(begin), bytes, flags.data()) != 0) return flags.size() + 1;  // an error: fail
+  std::size_t n = 0;
+  for (unsigned char f : flags) n += f & 1;
+  return n;
+}
+
+// A queue that was never used holds none of its memory; a used one only the pages its items
+// passed through.
+TEST(RingQueue, MemoryBecomesResidentOnlyAsItemsPassThrough) {
+  RingQueue<std::string> q(100000);
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t total = (q.bytes() + page - 1) / page;
+  ASSERT_GT(total, 1000u);
+  EXPECT_EQ(resident_pages(q.storage(), q.bytes()), 0u);
+  std::string item = "x", out;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(q.try_push(item = "record " + std::to_string(i)));
+    ASSERT_TRUE(q.try_pop(out));
+    EXPECT_EQ(out, "record " + std::to_string(i));
+  }
+  const std::size_t used = resident_pages(q.storage(), q.bytes());
+  EXPECT_GE(used, 1u);
+  EXPECT_LE(used, (100 * 64 + page - 1) / page + 2);  // 100 slots of one cache line each
+}
 
 TEST(RingQueue, ExactCapacityAndFifo) {
   RingQueue<std::string> q(3);

@@ -160,32 +160,30 @@ void Accounting::abandoned_lookups(int count) {
 }
 
 // A failed connection repeats for every record until something outside changes, so it is
-// logged when the outage starts or its reason changes, and once when an answer comes again.
-void Accounting::transport_state(const HttpResult& result, TimePoint now, std::size_t held) {
-  if (result.connection_failed) {
-    const bool tls = result.error == TransportError::kTls;
-    const std::string reason = log_safe(result.error_text);
-    if (tls == link_down_tls_ && reason == link_down_reason_) return;
-    if (link_down_reason_.empty()) link_down_since_ = now;
-    link_down_tls_ = tls;
-    link_down_reason_ = reason;
-    if (tls) {
-      logger_.log(LogLevel::kError, "TLS connection to the ingest API failed: " + reason +
-                                        " (check ca_bundle / OPSMETER_CA_BUNDLE); holding records, "
-                                        "probing with one request at a time");
-    } else {
-      logger_.log(LogLevel::kError, "ingest unreachable: " + reason +
-                                        " (check base_url / OPSMETER_API_BASE_URL, DNS and the "
-                                        "network); holding records, probing with one request at a time");
-    }
-  } else if (result.http_status != 0 && !link_down_reason_.empty()) {
-    const auto down_for = std::chrono::duration_cast<Millis>(now - link_down_since_);
-    logger_.log(LogLevel::kInfo, std::string(link_down_tls_ ? "TLS connection to the ingest API works again"
-                                                            : "ingest reachable again") +
-                                     " after " + seconds_text(down_for) + "s; " + std::to_string(held) +
-                                     " records held");
-    link_down_reason_.clear();
+// logged when the outage starts or its reason changes; the gate says when it ends.
+void Accounting::connection_failed(const HttpResult& result) {
+  const bool tls = result.error == TransportError::kTls;
+  const std::string reason = log_safe(result.error_text);
+  if (tls == link_down_tls_ && reason == link_down_reason_) return;
+  link_down_tls_ = tls;
+  link_down_reason_ = reason;
+  if (tls) {
+    logger_.log(LogLevel::kError, "TLS connection to the ingest API failed: " + reason +
+                                      " (check ca_bundle / OPSMETER_CA_BUNDLE); holding records, "
+                                      "probing with one request at a time");
+  } else {
+    logger_.log(LogLevel::kError, "ingest unreachable: " + reason +
+                                      " (check base_url / OPSMETER_API_BASE_URL, DNS and the "
+                                      "network); holding records, probing with one request at a time");
   }
+}
+
+void Accounting::reachable_again(Millis down_for, std::size_t held) {
+  logger_.log(LogLevel::kInfo, std::string(link_down_tls_ ? "TLS connection to the ingest API works again"
+                                                          : "ingest reachable again") +
+                                   " after " + seconds_text(down_for) + "s; " + std::to_string(held) +
+                                   " records held");
+  link_down_reason_.clear();
 }
 
 namespace {
@@ -206,9 +204,8 @@ void Accounting::pacing_ended(double limit) {
                                    " requests/s, above the rate sent before the first 429");
 }
 
-void Accounting::probing(TimePoint now) {
+void Accounting::probing(Millis down_for) {
   if (!logger_.enabled(LogLevel::kDebug)) return;
-  const auto down_for = std::chrono::duration_cast<Millis>(now - link_down_since_);
   logger_.log(LogLevel::kDebug, "probing the ingest API, unreachable for " + seconds_text(down_for) + "s");
 }
 

@@ -50,15 +50,16 @@ class Accounting {
   void dry_run(const std::string& body);
   // Shutdown aborted transfers whose name lookup had not finished.
   void abandoned_lookups(int count);
-  // Logs a failed connection (HttpResult::connection_failed: DNS, refused, TLS, ...) when an
-  // outage starts or its reason changes, and once when an answer comes again, with the number
-  // of records `held` then.
-  void transport_state(const HttpResult& result, TimePoint now, std::size_t held);
+  // A failed connection (HttpResult::connection_failed: DNS, refused, TLS, ...): logged when an
+  // outage starts or its reason changes.
+  void connection_failed(const HttpResult& result);
+  // The gate saw the outage end after `down_for`, with `held` records waiting: logged once.
+  void reachable_again(Millis down_for, std::size_t held);
   // Pacing after 429s started, at `limit` requests/s, or ended (last limit).
   void pacing_started(double limit);
   void pacing_ended(double limit);
-  // A request sent to test an unreachable ingest API (logged at debug level).
-  void probing(TimePoint now);
+  // A request sent to test an ingest API unreachable for `down_for` (logged at debug level).
+  void probing(Millis down_for);
   void set_last_error(std::string text) noexcept;
   void set_posture(const std::optional<IngestPosture>& posture);
   // record() does no I/O, so its drops are logged here, at most one line a second, and the
@@ -90,7 +91,6 @@ class Accounting {
   bool no_salt_logged_ = false;
   std::string link_down_reason_;  // the connection failure last logged; empty when answers come
   bool link_down_tls_ = false;
-  TimePoint link_down_since_{};
   std::uint64_t record_side_drops_logged_ = 0;
   TimePoint next_drop_log_{};
   struct Repeats {

@@ -101,11 +101,10 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
       pending.attempts -= 1;  // nothing was sent: not an attempt
     }
     gate_.connection_failed(now, jitter, std::string(to_string(result.error)) + ": " + result.error_text);
-    accounting_.transport_state(result, now, 0);
+    accounting_.connection_failed(result);
   } else if (result.http_status != 0) {
     Millis down_for{0};
-    gate_.answered(now, down_for);
-    accounting_.transport_state(result, now, held() + 1);
+    if (gate_.answered(now, down_for)) accounting_.reachable_again(down_for, held() + 1);
     if (result.http_status != 429) {
       const double limit = gate_.send_rate_limit();
       if (gate_.rate_answer(now, decision.action == Action::kDelivered)) accounting_.pacing_ended(limit);
@@ -250,7 +249,7 @@ bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wa
                                       [](const std::optional<Pending>& s) { return !s; });
   const auto token = static_cast<std::uint64_t>(free_slot - in_flight_.begin());
   std::optional<Pending>& slot = *free_slot;
-  if (gate_.unreachable()) accounting_.probing(now);
+  if (gate_.unreachable()) accounting_.probing(std::chrono::duration_cast<Millis>(now - gate_.unreachable_since()));
   gate_.sent(now);
   slot.emplace(std::move(pending));
   slot->attempts += 1;

@@ -50,6 +50,7 @@ class DeliveryGate {
 
   bool paused() const noexcept { return mode_ == Mode::kPaused; }
   bool unreachable() const noexcept { return unreachable_; }
+  TimePoint unreachable_since() const noexcept { return unreachable_since_; }
   TimePoint throttled_until() const noexcept { return throttled_until_; }
   // How many requests may be in flight: one while probing (after a pause or in an outage), else
   // max_in_flight.

@@ -481,7 +481,7 @@ void read_certificate(CURL* e, ConnectionInfo& result) {
   }
 }
 
-void read_connection_info(CURL* e, CURLcode code, ConnectionInfo& result) {
+void read_connection_info(CURL* e, CURLcode code, TransportError error, ConnectionInfo& result) {
   const auto micros = [e](CURLINFO info) {
     curl_off_t value = 0;
     curl_easy_getinfo(e, info, &value);
@@ -495,7 +495,6 @@ void read_connection_info(CURL* e, CURLcode code, ConnectionInfo& result) {
   if (curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr) result.remote_address = ip;
   // A connect time is recorded once TCP is up, an app-connect time once TLS is. A failed TLS
   // handshake or a connection lost mid-exchange had TCP up too (libcurl records no time then).
-  const TransportError error = code == CURLE_OK ? TransportError::kNone : classify(code);
   result.connected = result.connect_time.count() > 0 || code == CURLE_OK || error == TransportError::kTls ||
                      error == TransportError::kNetwork;
   result.tls_handshake = result.tls_time.count() > 0;
@@ -553,7 +552,7 @@ GetResult curl_get(const CurlSettings& settings, const std::string& url) noexcep
       result.error = classify(code);
       result.error_text = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
     }
-    read_connection_info(e, code, result.connection);
+    read_connection_info(e, code, result.error, result.connection);
   } catch (...) {
     result.error = TransportError::kOther;
     result.error_text = "out of memory";

@@ -115,16 +115,15 @@ TEST_F(AccountingTest, TlsFailureIsLoggedWhenItStartsOrChangesAndWhenItEnds) {
   tls.error = TransportError::kTls;
   tls.connection_failed = true;
   tls.error_text = "certificate verify failed";
-  for (int i = 0; i < 3; ++i) accounting_.transport_state(tls, t0_, 0);
+  for (int i = 0; i < 3; ++i) accounting_.connection_failed(tls);
   tls.error_text = "host name mismatch";
-  accounting_.transport_state(tls, t0_ + 1s, 0);
-  HttpResult answered;
-  answered.http_status = 200;
-  accounting_.transport_state(answered, t0_ + 5s, 12);
-  accounting_.transport_state(answered, t0_ + 6s, 11);
+  accounting_.connection_failed(tls);
+  accounting_.reachable_again(5s, 12);  // the gate saw the outage end
   EXPECT_EQ(logged("TLS connection to the ingest API failed"), 2u);
   EXPECT_EQ(logged("holding records, probing with one request at a time"), 2u);
   EXPECT_EQ(logged("TLS connection to the ingest API works again after 5s; 12 records held"), 1u);
+  accounting_.connection_failed(tls);  // a new outage with the same reason is logged again
+  EXPECT_EQ(logged("TLS connection to the ingest API failed"), 3u);
 }
 
 TEST_F(AccountingTest, UnreachableIngestIsLoggedWhenItStartsAndWhenItEnds) {
@@ -132,13 +131,8 @@ TEST_F(AccountingTest, UnreachableIngestIsLoggedWhenItStartsAndWhenItEnds) {
   refused.error = TransportError::kConnect;
   refused.connection_failed = true;
   refused.error_text = "Failed to connect to 127.0.0.1 port 9: Connection refused";
-  for (int i = 0; i < 50; ++i) accounting_.transport_state(refused, t0_ + i * 100ms, 0);
-  HttpResult timeout;  // a slow answer on a working connection is not a change of state
-  timeout.error = TransportError::kTimeout;
-  accounting_.transport_state(timeout, t0_ + 6s, 0);
-  HttpResult answered;
-  answered.http_status = 202;
-  accounting_.transport_state(answered, t0_ + 20300ms, 2000);
+  for (int i = 0; i < 50; ++i) accounting_.connection_failed(refused);
+  accounting_.reachable_again(20300ms, 2000);
   EXPECT_EQ(logged("ingest unreachable: Failed to connect to 127.0.0.1 port 9"), 1u);
   EXPECT_EQ(logged("ingest reachable again after 20.3s; 2000 records held"), 1u);
   EXPECT_EQ(logs_.size(), 2u);

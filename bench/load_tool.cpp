@@ -2,7 +2,7 @@
 // flushes, and prints one JSON line with the caller's cost, what was delivered or dropped, the
 // drain time, delivered records per second and peak RSS.
 //
-//   opsmeter-load [--records N] [--threads T] [--in-flight K] [--queue Q]
+//   opsmeter-load [--records N] [--threads T] [--in-flight K] [--queue Q] [--queue-bytes B]
 //                 [--mode ok|down|slow|throttle|plan-limited|rate-limited|outage]
 //                 [--plan-limit K] [--rate R] [--burst B]
 //                 [--pace P --seconds S --down-from A --down-to B]
@@ -44,7 +44,8 @@ struct Args {
   long long records = 100000;
   int threads = 4;
   std::size_t in_flight = 8;
-  std::size_t queue = 10000;
+  std::size_t queue = opsmeter::Options{}.queue_capacity;
+  std::size_t queue_bytes = opsmeter::Options{}.queue_max_bytes;
   std::string mode = "ok";
   long long plan_limit = 1000;
   std::string base_url;
@@ -70,6 +71,7 @@ Args parse(int argc, char** argv) {
     else if (arg == "--threads") a.threads = std::atoi(v.c_str());
     else if (arg == "--in-flight") a.in_flight = static_cast<std::size_t>(std::atoll(v.c_str()));
     else if (arg == "--queue") a.queue = static_cast<std::size_t>(std::atoll(v.c_str()));
+    else if (arg == "--queue-bytes") a.queue_bytes = static_cast<std::size_t>(std::atoll(v.c_str()));
     else if (arg == "--mode") a.mode = v;
     else if (arg == "--plan-limit") a.plan_limit = std::atoll(v.c_str());
     else if (arg == "--base-url") a.base_url = v;
@@ -186,6 +188,7 @@ int main(int argc, char** argv) {
   o.ca_bundle = args.ca_bundle;
   o.max_in_flight = args.in_flight;
   o.queue_capacity = args.queue;
+  o.queue_max_bytes = args.queue_bytes;
   o.log_level = opsmeter::LogLevel::kError;
   o.on_log = [](opsmeter::LogLevel, std::string_view) {};
   opsmeter::Client client(o);
@@ -244,9 +247,9 @@ int main(int argc, char** argv) {
 
   std::printf(
       "{\"mode\":\"%s\",\"records\":%lld,\"threads\":%d,\"in_flight\":%zu,\"queue\":%zu,"
-      "\"caller_ns\":{\"p50\":%lld,\"p99\":%lld,\"max\":%lld},\"flush\":\"%s\","
+      "\"queue_bytes\":%zu,\"caller_ns\":{\"p50\":%lld,\"p99\":%lld,\"max\":%lld},\"flush\":\"%s\","
       "\"recorded\":%llu,\"delivered\":%llu,\"dropped\":{",
-      args.mode.c_str(), args.records, args.threads, args.in_flight, args.queue,
+      args.mode.c_str(), args.records, args.threads, args.in_flight, args.queue, args.queue_bytes,
       static_cast<long long>(pct(50)), static_cast<long long>(pct(99)),
       static_cast<long long>(all.empty() ? 0 : all.back()), std::string(opsmeter::to_string(flushed)).c_str(),
       static_cast<unsigned long long>(s.recorded), static_cast<unsigned long long>(s.delivered));

@@ -96,7 +96,6 @@ opsmeter::Client& shared_client() {
   static opsmeter::Client client([] {
     opsmeter::Options o;
     o.dry_run = true;
-    o.queue_capacity = 10000;  // the default
     o.log_level = opsmeter::LogLevel::kError;
     return o;
   }());

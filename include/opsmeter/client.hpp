@@ -162,7 +162,11 @@ struct Options {
   // Per-request timeout, clamped to 300-800 ms (the contract's range).
   std::chrono::milliseconds timeout{600};
 
-  std::size_t queue_capacity = 10000;  // records waiting to be sent; 1 to 1,000,000
+  // The queue's two bounds, whichever comes first: records waiting to be sent, and the memory
+  // they hold (estimated: a 0.5 KiB slot plus each string on the heap). Memory is taken as
+  // records arrive and handed back as they leave: an idle client holds none of it.
+  std::size_t queue_capacity = 100000;         // records; 1 to 1,000,000
+  std::size_t queue_max_bytes = 32u << 20;     // bytes; 64 KiB to 16 GiB
   std::size_t max_in_flight = 4;       // concurrent requests; 1 to 64
   int max_retries = 2;                 // resends after a transient failure; 0 to 10
   std::chrono::milliseconds retry_base_delay{200};   // backoff = rand(0, base * 2^n)

@@ -102,6 +102,10 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   // this many records wait, so the caller's path makes no system call in the common case.
   static constexpr Millis kIdleWait{20};
   static constexpr std::size_t kWakeBatch = 64;
+  // After a burst, the queue's memory beyond a small warm reserve goes back to the system once
+  // the queue is empty; at most this often, so that back-to-back bursts reuse it.
+  static constexpr std::chrono::seconds kQueueTrimEvery{5};
+  static constexpr std::size_t kQueueWarmBytes = 512 * 1024;
 
  public:
   Impl(Options options, const detail::InternalOptions& internal)
@@ -109,7 +113,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
         internal_(internal),
         config_(detail::finalize_options(std::move(options), internal)),
         logger_(config_.options.log_level, config_.options.on_log),
-        shared_(config_.options.queue_capacity),
+        shared_(config_.options.queue_capacity, config_.options.queue_max_bytes),
         accounting_(config_.options, shared_, logger_),
         gate_(config_.options.max_in_flight, shared_.paused_until_ns,
               detail::ProbeBackoff{config_.options.unreachable_probe_min, config_.options.unreachable_probe_max},
@@ -351,7 +355,8 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     if (detail::to_ns(now) < paused_until && detail::to_ns(Clock::now()) < paused_until) {
       return drop(DropReason::kPaused);
     }
-    const bool pushed = shared_.queue.try_emplace(std::move(record), now);
+    const std::uint64_t bytes = detail::queued_bytes(record, shared_.queue.slot_bytes());
+    const bool pushed = shared_.queue.try_emplace_weighted(bytes, std::move(record), now);
     if (!pushed) return drop(DropReason::kQueueFull);  // the caller's record is untouched
     // No system call per record: an idle worker wakes by itself within kIdleWait, and is woken
     // early only once a batch has built up.
@@ -408,6 +413,10 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       const TimePoint now = Clock::now();
       const TimePoint next = dispatcher_->step(now, detail::WallClock::now());
       notify_flushers();
+      if (now - last_queue_trim_ >= kQueueTrimEvery && !shared_.queue.ready_to_pop()) {
+        shared_.queue.trim(kQueueWarmBytes);
+        last_queue_trim_ = now;
+      }
       if (stop_.load(std::memory_order_acquire)) break;
       Millis wait = std::chrono::ceil<Millis>(next - Clock::now());
       if (dispatcher_->wants_records(Clock::now())) {
@@ -440,6 +449,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   detail::Config config_;
   detail::Logger logger_;
   detail::SharedState shared_;
+  TimePoint last_queue_trim_{};  // worker only
   detail::Accounting accounting_;
   detail::DeliveryGate gate_;
   std::string disabled_reason_;

@@ -175,6 +175,8 @@ Config finalize_options(Options options, const InternalOptions& internal) {
   }
   options.queue_capacity = clamp_with_warning<std::size_t>(options.queue_capacity, 1, 1000000,
                                                            "queue_capacity", warnings);
+  options.queue_max_bytes = clamp_with_warning<std::size_t>(options.queue_max_bytes, std::size_t{64} << 10,
+                                                            std::size_t{16} << 30, "queue_max_bytes", warnings);
   options.max_in_flight =
       clamp_with_warning<std::size_t>(options.max_in_flight, 1, 64, "max_in_flight", warnings);
   options.max_retries = clamp_with_warning(options.max_retries, 0, 10, "max_retries", warnings);

@@ -7,6 +7,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <variant>
 
 #include "base/clock.hpp"
 #include "opsmeter/client.hpp"
@@ -22,8 +24,41 @@ struct QueuedRecord {
   TimePoint enqueued_at{};
 };
 
+// What a queued record holds in memory, for the queue's byte bound: its slot, plus each string
+// kept on the heap (longer than the in-object buffer) with an allocator header, plus the
+// metadata's extra entries. Reads sizes only: a few nanoseconds, no allocation.
+inline std::uint64_t heap_bytes(const std::string& s) noexcept {
+  // A string's buffer is inside the object while it is small (15 bytes in libstdc++, 22 in
+  // libc++): then its data pointer points into the object.
+  const auto* object = reinterpret_cast<const char*>(&s);
+  const char* data = s.data();
+  const bool inline_buffer = data >= object && data < object + sizeof(s);
+  return inline_buffer ? 0 : s.capacity() + 1 + 16;
+}
+inline std::uint64_t queued_bytes(const LlmCallRecord& r, std::size_t slot_bytes) noexcept {
+  std::uint64_t bytes = slot_bytes;
+  for (const std::string* s : {&r.external_request_id, &r.provider, &r.model, &r.prompt_version,
+                               &r.endpoint_tag, &r.metadata.operation, &r.metadata.tenant_id,
+                               &r.metadata.endpoint, &r.metadata.feature,
+                               &r.metadata.provider_request_id, &r.metadata.trace_id,
+                               &r.metadata.span_id}) {
+    bytes += heap_bytes(*s);
+  }
+  if (r.error_code) bytes += heap_bytes(*r.error_code);
+  if (r.user_id) bytes += heap_bytes(*r.user_id);
+  const auto& extra = r.metadata.extra;
+  if (extra.capacity() != 0) bytes += extra.capacity() * sizeof(extra[0]) + 16;
+  for (const auto& [key, value] : extra) {
+    bytes += heap_bytes(key);
+    if (const auto* text = std::get_if<std::string>(&value)) bytes += heap_bytes(*text);
+  }
+  return bytes;
+}
+
 struct SharedState {
-  explicit SharedState(std::size_t capacity) : queue(capacity) {}
+  explicit SharedState(std::size_t max_records,
+                       std::uint64_t max_bytes = RingQueue<QueuedRecord>::kMaxBytes)
+      : queue(max_records, max_bytes) {}
 
   void count_drop(DropReason reason) noexcept {
     dropped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);

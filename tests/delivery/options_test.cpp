@@ -60,5 +60,24 @@ TEST(Options, MaxRetryAfterIsAtLeastTheThrottleFloor) {
   EXPECT_NE(config.warnings[0].find("max_retry_after out of range"), std::string::npos);
 }
 
+TEST(Options, QueueBoundsAreClampedWithAWarning) {
+  Options o;
+  o.api_key = "k";
+  EXPECT_EQ(finalize_options(o).options.queue_capacity, 100000u);  // the defaults
+  EXPECT_EQ(finalize_options(o).options.queue_max_bytes, std::size_t{32} << 20);
+  o.queue_capacity = 0;
+  o.queue_max_bytes = 1;
+  Config config = finalize_options(o);
+  EXPECT_EQ(config.options.queue_capacity, 1u);
+  EXPECT_EQ(config.options.queue_max_bytes, std::size_t{64} << 10);
+  ASSERT_EQ(config.warnings.size(), 2u);
+  EXPECT_NE(config.warnings[1].find("queue_max_bytes out of range"), std::string::npos);
+  o.queue_capacity = 5000000;
+  o.queue_max_bytes = std::size_t{1} << 40;
+  config = finalize_options(o);
+  EXPECT_EQ(config.options.queue_capacity, 1000000u);
+  EXPECT_EQ(config.options.queue_max_bytes, std::size_t{16} << 30);
+}
+
 }  // namespace
 }  // namespace opsmeter::detail

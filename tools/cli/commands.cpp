@@ -164,6 +164,9 @@ int send(const Settings& settings, std::ostream& out) {
   constexpr std::size_t kMaxQueue = 1000000;
   Options options = settings.options;
   options.queue_capacity = std::clamp<std::size_t>(batch->valid.size(), 10000, kMaxQueue);
+  // The records are in memory already: they move into the queue, so its byte bound would only
+  // refuse some of them.
+  options.queue_max_bytes = std::size_t{16} << 30;
   Client client(options);
   const ClientStatus state = client.status();
   bool finished = true;

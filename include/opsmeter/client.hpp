@@ -175,6 +175,14 @@ struct Options {
   std::chrono::milliseconds pause_window{600000};    // 402 pause, 10 minutes
   std::chrono::milliseconds max_record_age{300000};  // older records are dropped, not sent
   std::chrono::milliseconds shutdown_timeout{2000};  // used by the destructor
+  // The disk spool, off while spool_dir is empty (OPSMETER_SPOOL_DIR): records still pending at
+  // the shutdown deadline, the oldest queued ones while the ingest API is unreachable and the
+  // queue is more than half full, and records about to expire as too_old are written there by
+  // the worker; a client on the same directory sends them first. See the README, "The disk
+  // spool".
+  std::string spool_dir;
+  std::size_t spool_max_bytes = 64u << 20;            // 64 KiB to 1 TiB; then the oldest go
+  std::chrono::milliseconds spool_max_age{86400000};  // older spooled records are dropped
   // When the ingest API is unreachable (DNS, refused, TLS, connect timeout), records are held
   // (not attempts, not dropped) and one probe request at a time tests the connection, after
   // min * 2^n (capped at max), half of it drawn at random. The first answer resumes sending.
@@ -196,7 +204,7 @@ struct Options {
 };
 
 // Counters since construction. At a quiet moment (after flush() returned kFlushed, or after
-// shutdown()), recorded == delivered + dropped + pending().
+// shutdown()), recorded + unspooled == delivered + dropped + pending() + spooled.
 struct Stats {
   std::uint64_t recorded = 0;  // calls to record()
   std::uint64_t delivered = 0;
@@ -212,6 +220,10 @@ struct Stats {
   std::uint64_t requests_sent = 0;  // HTTP requests put on the wire (counted when they end)
   std::uint64_t bytes_sent = 0;     // request body bytes
   std::uint64_t callback_errors = 0;  // exceptions caught from user callbacks
+  std::uint64_t spooled = 0;          // records written to the disk spool (they left this client)
+  std::uint64_t unspooled = 0;        // records read from the spool (then delivered, dropped, ...)
+  std::uint64_t spool_dropped = 0;    // spooled records lost: bad or torn lines, older than
+                                      // spool_max_age, over spool_max_bytes, or failed writes
   std::string last_error;             // latest failure, e.g. "http 503" or "timeout"
 
   std::uint64_t pending() const noexcept { return queued + in_flight + retry_waiting; }

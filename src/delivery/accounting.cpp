@@ -251,6 +251,19 @@ void Accounting::log_record_side_drops(TimePoint now) {
   logger_.log(LogLevel::kWarn, line);
 }
 
+void Accounting::spooled() noexcept {
+  shared_.spooled.fetch_add(1, std::memory_order_relaxed);
+  shared_.finished.fetch_add(1, std::memory_order_seq_cst);  // flush() pairs with this
+}
+
+void Accounting::unspooled(std::uint64_t count) noexcept {
+  shared_.unspooled.fetch_add(count, std::memory_order_seq_cst);
+}
+
+void Accounting::spool_dropped(std::uint64_t count) noexcept {
+  if (count > 0) shared_.spool_dropped.fetch_add(count, std::memory_order_relaxed);
+}
+
 void Accounting::publish_pending(std::size_t in_flight, std::size_t retry_waiting) noexcept {
   shared_.in_flight.store(in_flight, std::memory_order_relaxed);
   shared_.retry_waiting.store(retry_waiting, std::memory_order_relaxed);
@@ -272,6 +285,9 @@ void Accounting::fill(Stats& s) const {
   s.requests_sent = shared_.requests_sent.load(std::memory_order_relaxed);
   s.bytes_sent = shared_.bytes_sent.load(std::memory_order_relaxed);
   s.callback_errors = shared_.callback_errors.load(std::memory_order_relaxed) + logger_.sink_errors();
+  s.spooled = shared_.spooled.load(std::memory_order_relaxed);
+  s.unspooled = shared_.unspooled.load(std::memory_order_relaxed);
+  s.spool_dropped = shared_.spool_dropped.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(mu_);
   s.rejected_by_status.assign(rejected_by_status_.begin(), rejected_by_status_.end());
   s.last_error = last_error_;

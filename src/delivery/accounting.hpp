@@ -1,6 +1,6 @@
 // Accounting: where each record's end is counted and reported to on_result, where answers that
 // need a person's attention are logged (each kind once, not per record), and where the
-// identity recorded == delivered + dropped + pending is kept. It also holds what stats() and
+// identity recorded + unspooled == delivered + dropped + pending + spooled is kept. It also holds what stats() and
 // status() read besides the counters: the last error, rejections by status, the latest posture.
 // All members except the readers are called from the worker thread only.
 #pragma once
@@ -60,6 +60,11 @@ class Accounting {
   void pacing_ended(double limit);
   // A request sent to test an ingest API unreachable for `down_for` (logged at debug level).
   void probing(Millis down_for);
+  // The disk spool: a record written there (it leaves this client, not as a drop), records
+  // read back from it (they enter this client's accounting), spooled records it lost.
+  void spooled() noexcept;
+  void unspooled(std::uint64_t count) noexcept;
+  void spool_dropped(std::uint64_t count) noexcept;
   void set_last_error(std::string text) noexcept;
   void set_posture(const std::optional<IngestPosture>& posture);
   // record() does no I/O, so its drops are logged here, at most one line a second, and the

@@ -131,7 +131,12 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       return;
     }
     logger_.log(LogLevel::kInfo, detail::describe_delivery(config_));
-    dispatcher_.emplace(config_, shared_, *transport_, gate_, accounting_, [] { return Clock::now(); });
+    if (!config_.options.spool_dir.empty() && !config_.options.dry_run) {
+      spool_ = std::make_unique<detail::Spool>(config_.options.spool_dir, config_.options.spool_max_bytes,
+                                               config_.options.spool_max_age, logger_);
+    }
+    dispatcher_.emplace(config_, shared_, *transport_, gate_, accounting_, [] { return Clock::now(); },
+                        spool_.get());
   }
 
   // Starts the worker, which holds the Impl alive until it returns. May throw (no thread).
@@ -381,7 +386,9 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   }
 
   bool drained() const noexcept {
-    return shared_.finished.load(std::memory_order_seq_cst) == shared_.queue.pushed();
+    // Records read from the spool count like records taken from the queue.
+    return shared_.finished.load(std::memory_order_seq_cst) ==
+           shared_.queue.pushed() + shared_.unspooled.load(std::memory_order_seq_cst);
   }
 
   FlushResult flush_until(TimePoint deadline) noexcept {
@@ -454,6 +461,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   detail::DeliveryGate gate_;
   std::string disabled_reason_;
   std::unique_ptr<detail::Transport> transport_;
+  std::unique_ptr<detail::Spool> spool_;  // worker only, through the dispatcher
   std::optional<detail::Dispatcher> dispatcher_;
   std::thread worker_;
   std::atomic<std::thread::id> worker_id_{};

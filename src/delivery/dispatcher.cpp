@@ -9,6 +9,10 @@ namespace opsmeter::detail {
 namespace {
 
 constexpr Millis kHousekeeping{1000};
+// How often an idle worker looks for spool files to send (its own, once written, and others').
+constexpr Millis kSpoolReadEvery{5000};
+// Records moved from the queue to the spool per step while the ingest API is unreachable.
+constexpr int kSpoolBatch = 2000;
 
 DropReason reason_for(Action action) noexcept {
   switch (action) {
@@ -22,7 +26,7 @@ DropReason reason_for(Action action) noexcept {
 }  // namespace
 
 Dispatcher::Dispatcher(const Config& config, SharedState& shared, Transport& transport,
-                       DeliveryGate& gate, Accounting& accounting, ClockFn clock)
+                       DeliveryGate& gate, Accounting& accounting, ClockFn clock, Spool* spool)
     : config_(config),
       shared_(shared),
       transport_(transport),
@@ -32,7 +36,8 @@ Dispatcher::Dispatcher(const Config& config, SharedState& shared, Transport& tra
       clock_(clock),
       rng_(std::random_device{}()),
       in_flight_(config.options.max_in_flight),
-      retry_capacity_(std::max<std::size_t>(16, 4 * config.options.max_in_flight)) {
+      retry_capacity_(std::max<std::size_t>(16, 4 * config.options.max_in_flight)),
+      spool_(spool != nullptr && spool->enabled() ? spool : nullptr) {
   retries_.reserve(retry_capacity_ + config.options.max_in_flight);
 }
 
@@ -44,7 +49,12 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
     for (HttpResult& result : results_) handle(result, now, wall_now);
     gate_.advance(now);
     if (gate_.paused()) drop_waiting(DropReason::kPaused);
+    if (spool_ != nullptr) load_spooled(now, wall_now);
     dispatch(now, wall_now);
+    if (spool_ != nullptr) {
+      spool_backlog(now, wall_now);
+      spool_housekeeping();
+    }
     accounting_.log_record_side_drops(now);
   } catch (...) {
     // Only std::bad_alloc can get here; the records involved stay where they were.
@@ -195,8 +205,13 @@ void Dispatcher::dispatch(TimePoint now, WallClock::time_point wall_now) {
   while (gate_.may_send(now, in_flight_count_)) {
     Pending pending;
     if (!next_pending(now, pending)) return;
-    if (now - pending.enqueued_at > config_.options.max_record_age) {
-      accounting_.dropped(pending.end(), DropReason::kTooOld);
+    if (!pending.unspooled && now - pending.enqueued_at > config_.options.max_record_age) {
+      // With a spool it is kept there, to be sent late (with recordedAt), within spool_max_age.
+      if (spool_ != nullptr) {
+        spool_out(pending, now, wall_now);
+      } else {
+        accounting_.dropped(pending.end(), DropReason::kTooOld);
+      }
       continue;
     }
     if (pending.body.empty()) {
@@ -277,14 +292,36 @@ void Dispatcher::stop() noexcept {
     results_.clear();
     transport_.abort_all(results_);
     int abandoned = 0;
+    const TimePoint now = clock_ ? clock_() : Clock::now();
+    const WallClock::time_point wall_now = WallClock::now();
     for (HttpResult& result : results_) {
       abandoned += result.abandoned_lookup ? 1 : 0;
       std::optional<Pending>& slot = in_flight_[result.token];
       if (!slot) continue;
       count_requests(*slot, result);
-      accounting_.dropped(slot->end(), DropReason::kShutdown);
+      // Its answer never came: spooled, it is sent again (the server keeps one row per id).
+      if (spool_ != nullptr) {
+        spool_out(*slot, now, wall_now);
+      } else {
+        accounting_.dropped(slot->end(), DropReason::kShutdown);
+      }
       slot.reset();
       --in_flight_count_;
+    }
+    if (spool_ != nullptr) {
+      const std::uint64_t before = shared_.spooled.load(std::memory_order_relaxed);
+      for (Pending& p : retries_) spool_out(p, now, wall_now);
+      retries_.clear();
+      QueuedRecord queued;
+      while (shared_.queue.try_pop(queued)) {
+        Pending p;
+        p.record = std::move(queued.record);
+        p.enqueued_at = queued.enqueued_at;
+        spool_out(p, now, wall_now);
+      }
+      spool_->close_file();
+      spool_->log_shutdown(shared_.spooled.load(std::memory_order_relaxed) - before);
+      accounting_.spool_dropped(spool_->take_dropped() + spool_->take_lost());
     }
     drop_waiting(DropReason::kShutdown);
     if (abandoned > 0) accounting_.abandoned_lookups(abandoned);
@@ -292,6 +329,73 @@ void Dispatcher::stop() noexcept {
     accounting_.set_last_error("out of memory at shutdown");
   }
   accounting_.publish_pending(in_flight_count_, retries_.size());
+}
+
+bool Dispatcher::spool_out(Pending& pending, TimePoint now, WallClock::time_point wall_now) {
+  if (pending.body.empty()) {
+    const Prepared prepared = preparer_.prepare(pending.record, pending.body);
+    if (!prepared.ok) {
+      accounting_.dropped(pending.end(), DropReason::kInternal);
+      return false;
+    }
+  }
+  std::int64_t recorded_ms = pending.recorded_unix_ms;
+  if (!pending.unspooled) {
+    // It will be sent late, by a later step or process: say when record() was called.
+    const auto recorded = wall_now - std::chrono::duration_cast<WallClock::duration>(now - pending.enqueued_at);
+    if (!pending.stamped_late) pending.stamped_late = stamp_recorded_at(pending.body, recorded);
+    recorded_ms = std::chrono::duration_cast<Millis>(recorded.time_since_epoch()).count();
+  }
+  spool_->append(pending.body, recorded_ms);
+  accounting_.spooled();
+  return true;
+}
+
+void Dispatcher::spool_backlog(TimePoint now, WallClock::time_point wall_now) {
+  if (!gate_.unreachable()) return;
+  RingQueue<QueuedRecord>& queue = shared_.queue;
+  QueuedRecord queued;
+  for (int n = 0; n < kSpoolBatch && (queue.size() > queue.max_items() / 2 ||
+                                      queue.queued_bytes() > queue.max_bytes() / 2);
+       ++n) {
+    if (!queue.try_pop(queued)) break;
+    Pending p;
+    p.record = std::move(queued.record);
+    p.enqueued_at = queued.enqueued_at;
+    spool_out(p, now, wall_now);
+  }
+}
+
+void Dispatcher::load_spooled(TimePoint now, WallClock::time_point wall_now) {
+  if (now < next_spool_read_ || gate_.unreachable() || gate_.paused() || retries_.size() >= retry_capacity_) {
+    return;
+  }
+  const std::size_t room = retry_capacity_ - retries_.size();
+  spool_entries_.clear();
+  spool_entry_files_.clear();
+  spool_->read(room, spool_entries_, spool_entry_files_, wall_now);
+  if (spool_entries_.size() < room) next_spool_read_ = now + kSpoolReadEvery;  // read to the end
+  for (std::size_t i = 0; i < spool_entries_.size(); ++i) {
+    SpoolEntry& entry = spool_entries_[i];
+    Pending p;
+    p.record.external_request_id = std::move(entry.id);
+    p.body = std::move(entry.body);
+    p.enqueued_at = now;
+    p.not_before = now;
+    p.stamped_late = true;  // stamped when it was spooled
+    p.unspooled = true;
+    p.recorded_unix_ms = entry.recorded_unix_ms;
+    p.from_spool = SpoolTicket(spool_, spool_entry_files_[i]);
+    retries_.push_back(std::move(p));
+  }
+  if (!spool_entries_.empty()) accounting_.unspooled(spool_entries_.size());
+}
+
+void Dispatcher::spool_housekeeping() {
+  spool_->flush();
+  // Once the ingest API answers, what was spooled becomes readable: by this client too.
+  if (!gate_.unreachable()) spool_->close_file();
+  accounting_.spool_dropped(spool_->take_dropped() + spool_->take_lost());
 }
 
 }  // namespace opsmeter::detail

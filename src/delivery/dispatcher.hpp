@@ -14,6 +14,7 @@
 #include "delivery/options.hpp"
 #include "delivery/preparer.hpp"
 #include "delivery/shared_state.hpp"
+#include "delivery/spool.hpp"
 #include "transport/transport.hpp"
 
 namespace opsmeter::detail {
@@ -24,8 +25,9 @@ class Dispatcher {
   // backoff window starts no earlier than the answer was read (an answer can arrive while
   // step() runs, after its `now` was taken). Tests pass none and invent every time.
   using ClockFn = TimePoint (*)();
+  // `spool`, when given, takes what would otherwise be lost (see spool.hpp) and is read first.
   Dispatcher(const Config& config, SharedState& shared, Transport& transport, DeliveryGate& gate,
-             Accounting& accounting, ClockFn clock = nullptr);
+             Accounting& accounting, ClockFn clock = nullptr, Spool* spool = nullptr);
 
   // Returns when step() next has something to do if nothing else happens (a retry or throttle
   // or pause window ending); at most `now + 1 s`.
@@ -35,13 +37,40 @@ class Dispatcher {
   // worker only asks to be woken for new records when this holds.
   bool wants_records(TimePoint now) const noexcept;
 
-  // Aborts every transfer and drops everything pending as kShutdown.
+  // Aborts every transfer and drops everything pending as kShutdown (or spools it).
   void stop() noexcept;
 
   std::size_t in_flight() const noexcept { return in_flight_count_; }
   std::size_t retry_waiting() const noexcept { return retries_.size(); }
 
  private:
+  // A record read from the spool holds one of these: when the record ends (the Pending is
+  // destroyed, wherever that happens), its spool file learns it, and deletes itself after the
+  // last one.
+  class SpoolTicket {
+   public:
+    SpoolTicket() = default;
+    SpoolTicket(Spool* spool, std::uint64_t file) noexcept : spool_(spool), file_(file) {}
+    SpoolTicket(SpoolTicket&& other) noexcept : spool_(std::exchange(other.spool_, nullptr)), file_(other.file_) {}
+    SpoolTicket& operator=(SpoolTicket&& other) noexcept {
+      if (this != &other) {
+        release();
+        spool_ = std::exchange(other.spool_, nullptr);
+        file_ = other.file_;
+      }
+      return *this;
+    }
+    ~SpoolTicket() { release(); }
+
+   private:
+    void release() noexcept {
+      if (spool_ != nullptr) spool_->ended(file_);
+      spool_ = nullptr;
+    }
+    Spool* spool_ = nullptr;
+    std::uint64_t file_ = 0;
+  };
+
   struct Pending {
     LlmCallRecord record;
     TimePoint enqueued_at{};
@@ -51,6 +80,9 @@ class Dispatcher {
     int last_status = 0;
     std::string body;  // serialized once, resent unchanged (but for a late stamp)
     bool stamped_late = false;  // the body carries metadata.recordedAt
+    std::int64_t recorded_unix_ms = 0;  // for a record read from the spool: when record() ran
+    SpoolTicket from_spool;             // set for a record read from the spool
+    bool unspooled = false;
 
     RecordEnd end() const noexcept { return RecordEnd{record.external_request_id, attempts, last_status}; }
   };
@@ -65,6 +97,13 @@ class Dispatcher {
   void dispatch(TimePoint now, WallClock::time_point wall_now);
   bool next_pending(TimePoint now, Pending& out);
   bool send(Pending&& pending, TimePoint now, WallClock::time_point wall_now);
+  // The spool: one record out (false when it could not be serialized: dropped as kInternal);
+  // the oldest queued records out while the ingest API is unreachable and the queue is more
+  // than half full; spooled records in, while there is room and the gate is open.
+  bool spool_out(Pending& pending, TimePoint now, WallClock::time_point wall_now);
+  void spool_backlog(TimePoint now, WallClock::time_point wall_now);
+  void load_spooled(TimePoint now, WallClock::time_point wall_now);
+  void spool_housekeeping();
 
   const Config& config_;
   SharedState& shared_;
@@ -81,6 +120,10 @@ class Dispatcher {
   std::size_t retry_capacity_;
   std::vector<HttpResult> results_;  // reused buffer
   std::string last_posture_body_;    // the last response body parsed for the posture
+  Spool* spool_;
+  TimePoint next_spool_read_{};      // when to look at the spool directory again
+  std::vector<SpoolEntry> spool_entries_;        // reused buffers
+  std::vector<std::uint64_t> spool_entry_files_;
 };
 
 }  // namespace opsmeter::detail

@@ -175,6 +175,10 @@ Config finalize_options(Options options, const InternalOptions& internal) {
   }
   options.queue_capacity = clamp_with_warning<std::size_t>(options.queue_capacity, 1, 1000000,
                                                            "queue_capacity", warnings);
+  options.spool_max_bytes = clamp_with_warning<std::size_t>(options.spool_max_bytes, std::size_t{64} << 10,
+                                                            std::size_t{1} << 40, "spool_max_bytes", warnings);
+  options.spool_max_age = clamp_ms(options.spool_max_age, Millis(1000), Millis(30LL * 86400000),
+                                   "spool_max_age", warnings);
   options.queue_max_bytes = clamp_with_warning<std::size_t>(options.queue_max_bytes, std::size_t{64} << 10,
                                                             std::size_t{16} << 30, "queue_max_bytes", warnings);
   options.max_in_flight =

@@ -81,7 +81,10 @@ struct SharedState {
   alignas(64) std::array<std::atomic<std::uint64_t>, kDropReasonCount> dropped{};
   std::atomic<std::uint64_t> dropped_at_record{0};  // the part of `dropped` counted by record()
   std::atomic<std::uint64_t> delivered{0};
-  std::atomic<std::uint64_t> finished{0};  // records taken from the queue that reached an end
+  std::atomic<std::uint64_t> finished{0};  // records taken from the queue or spool that reached an end
+  std::atomic<std::uint64_t> spooled{0};
+  std::atomic<std::uint64_t> unspooled{0};
+  std::atomic<std::uint64_t> spool_dropped{0};
   std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> retry_waiting{0};
   std::atomic<std::uint64_t> retried{0};

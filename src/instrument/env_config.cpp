@@ -71,6 +71,8 @@ const std::vector<Entry>& entries() {
        [](Options& o, std::string_view v) { o.endpoint_tag = v; return true; }},
       {{"OPSMETER_PROMPT_VERSION", "prompt_version"},
        [](Options& o, std::string_view v) { o.prompt_version = v; return true; }},
+      {{"OPSMETER_SPOOL_DIR", "spool_dir"},
+       [](Options& o, std::string_view v) { o.spool_dir = v; return true; }},
       {{"OPSMETER_TIMEOUT_MS", "timeout"},
        [](Options& o, std::string_view v) {
          const auto ms = parse_int(v);

@@ -276,8 +276,20 @@ void Accounting::fill(Stats& s) const {
   }
   s.delivered = shared_.delivered.load(std::memory_order_relaxed);
   s.queued = shared_.queue.size();
-  s.in_flight = shared_.in_flight.load(std::memory_order_relaxed);
-  s.retry_waiting = shared_.retry_waiting.load(std::memory_order_relaxed);
+  // The worker publishes in_flight and retry_waiting at the end of its step, so just after
+  // the last record ends they may still show it. When every record taken out of the queue or
+  // the spool has ended, nothing is in flight or waiting: say so exactly. (finished never
+  // exceeds taken, and both only grow: equal when read in this order means equal at the
+  // moment `taken` was read.)
+  const std::uint64_t finished = shared_.finished.load(std::memory_order_seq_cst);
+  const std::uint64_t taken = shared_.queue.popped() + shared_.unspooled.load(std::memory_order_seq_cst);
+  if (finished == taken) {
+    s.in_flight = 0;
+    s.retry_waiting = 0;
+  } else {
+    s.in_flight = shared_.in_flight.load(std::memory_order_relaxed);
+    s.retry_waiting = shared_.retry_waiting.load(std::memory_order_relaxed);
+  }
   // Every record() call either claimed a queue slot or was dropped before it.
   s.recorded = shared_.queue.pushed() + shared_.dropped_at_record.load(std::memory_order_relaxed);
   s.retried = shared_.retried.load(std::memory_order_relaxed);

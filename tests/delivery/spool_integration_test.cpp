@@ -23,41 +23,17 @@
 #include "opsmeter/serialize.hpp"
 #include "opsmeter/testing/mock_ingest_server.hpp"
 #include "opsmeter/testing/support.hpp"
+#include "temp_dir.hpp"
 #include "test_client.hpp"
 
 namespace opsmeter {
 namespace {
 
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
+using test::TempDir;
 using testing::MockIngestOptions;
 using testing::MockIngestServer;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "opsmeter-spool-XXXXXX").string();
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-  std::size_t file_count() const {
-    std::size_t n = 0;
-    for (const auto& e : fs::directory_iterator(path_)) n += e.is_regular_file() ? 1 : 0;
-    return n;
-  }
-  std::uint64_t bytes() const {
-    std::uint64_t total = 0;
-    for (const auto& e : fs::directory_iterator(path_)) total += e.file_size();
-    return total;
-  }
-
- private:
-  std::string path_;
-};
 
 // A base URL where nothing listens, and its port: a server's, after the server is gone.
 std::pair<std::string, int> dead_base_url() {
@@ -142,7 +118,7 @@ TEST(SpoolDelivery, AProcessKilledAfterItsShutdownSpooledLosesNothing) {
   EXPECT_EQ(run.signal, SIGKILL);
   ASSERT_EQ(run.spooled, 1000u);
   ASSERT_EQ(run.ids.size(), 1000u);
-  EXPECT_GE(dir.file_count(), 1u);
+  EXPECT_GE(dir.files().size(), 1u);
 
   MockIngestServer server;
   ASSERT_TRUE(server.start()) << server.last_error();
@@ -162,7 +138,7 @@ TEST(SpoolDelivery, AProcessKilledAfterItsShutdownSpooledLosesNothing) {
   for (const std::string& body : server.stored_bodies()) {
     ASSERT_NE(body.find("\"recordedAt\":\""), std::string::npos) << body;
   }
-  EXPECT_TRUE(test::eventually([&] { return dir.file_count() == 0; }, 10s)) << "the spool file is deleted";
+  EXPECT_TRUE(test::eventually([&] { return dir.files().size() == 0; }, 10s)) << "the spool file is deleted";
 }
 
 TEST(SpoolDelivery, CorruptAndTornLinesAreCountedAndTheRestDelivered) {
@@ -280,7 +256,7 @@ TEST(SpoolDelivery, AtMaxBytesTheOldestRecordsAreDroppedAndCounted) {
   MockIngestServer server;
   ASSERT_TRUE(server.start()) << server.last_error();
   Client reader = test::make_client(spool_options(server.base_url(), dir.path()));
-  ASSERT_TRUE(test::eventually([&] { return dir.file_count() == 0; }, 30s));
+  ASSERT_TRUE(test::eventually([&] { return dir.files().size() == 0; }, 30s));
   ASSERT_EQ(reader.flush(30s), FlushResult::kFlushed);
   const std::set<std::string> stored = stored_ids(server);
   EXPECT_GT(stored.size(), 50u);

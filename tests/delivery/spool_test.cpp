@@ -3,6 +3,8 @@
 // oldest files dropped at spool_max_bytes, expired lines dropped.
 #include "delivery/spool.hpp"
 
+#include "temp_dir.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -14,34 +16,8 @@
 namespace opsmeter::detail {
 namespace {
 
-namespace fs = std::filesystem;
+using test::TempDir;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "opsmeter-spool-XXXXXX").string();
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-  std::uint64_t bytes() const {
-    std::uint64_t total = 0;
-    for (const auto& e : fs::directory_iterator(path_)) total += e.file_size();
-    return total;
-  }
-
- private:
-  std::string path_;
-};
 
 std::string payload(const std::string& id) {
   return R"({"externalRequestId":")" + id + R"(","provider":"openai","model":"gpt-4o-mini"})";
@@ -49,6 +25,14 @@ std::string payload(const std::string& id) {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(WallClock::now().time_since_epoch()).count();
+}
+
+// Everything `reader` can read now.
+std::vector<SpoolEntry> read_all(Spool& reader) {
+  std::vector<SpoolEntry> got;
+  std::vector<std::uint64_t> files;
+  reader.read(1000000, got, files, WallClock::now());
+  return got;
 }
 
 Logger& quiet_logger() {
@@ -116,9 +100,7 @@ TEST(Spool, CorruptAndTornLinesAreSkippedAndCounted) {
       << spool_line(payload("ext_0"), now_ms()) << spool_line(payload("ext_1"), now_ms()) << corrupt
       << spool_line(payload("ext_2"), now_ms()) << torn;
   Spool reader(dir.path(), 64 << 20, Millis(86400000), quiet_logger());
-  std::vector<SpoolEntry> got;
-  std::vector<std::uint64_t> files;
-  reader.read(100, got, files, WallClock::now());
+  const std::vector<SpoolEntry> got = read_all(reader);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].id, "ext_0");
   EXPECT_EQ(got[1].id, "ext_1");
@@ -131,9 +113,7 @@ TEST(Spool, LinesOlderThanMaxAgeAreDroppedAndCounted) {
   std::ofstream(dir.path() + "/r-1-1-1.jsonl") << spool_line(payload("old"), now_ms() - 7200000)
                                                  << spool_line(payload("new"), now_ms());
   Spool reader(dir.path(), 64 << 20, Millis(3600000), quiet_logger());
-  std::vector<SpoolEntry> got;
-  std::vector<std::uint64_t> files;
-  reader.read(100, got, files, WallClock::now());
+  const std::vector<SpoolEntry> got = read_all(reader);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].id, "new");
   EXPECT_EQ(reader.take_dropped(), 1u);
@@ -148,9 +128,7 @@ TEST(Spool, AbandonedFilesOfADeadProcessAreClaimedLiveOnesAreNot) {
       << spool_line(payload("c_dead"), now_ms());
   std::ofstream(dir.path() + "/w-3-1-3.jsonl") << spool_line(payload("w_live"), now_ms());  // pid 1 lives
   Spool reader(dir.path(), 64 << 20, Millis(86400000), quiet_logger());
-  std::vector<SpoolEntry> got;
-  std::vector<std::uint64_t> files;
-  reader.read(100, got, files, WallClock::now());
+  const std::vector<SpoolEntry> got = read_all(reader);
   std::set<std::string> ids;
   for (const auto& e : got) ids.insert(e.id);
   EXPECT_EQ(ids, (std::set<std::string>{"w_dead", "c_dead"}));
@@ -170,9 +148,7 @@ TEST(Spool, AtMaxBytesTheOldestFilesAreDroppedAndCounted) {
   EXPECT_LE(dir.bytes(), kMax);
   // What is left is the newest records, and every record is either left or counted.
   Spool reader(dir.path(), kMax, Millis(86400000), quiet_logger());
-  std::vector<SpoolEntry> got;
-  std::vector<std::uint64_t> files;
-  reader.read(100000, got, files, WallClock::now());
+  const std::vector<SpoolEntry> got = read_all(reader);
   EXPECT_EQ(got.size() + dropped, static_cast<std::size_t>(n));
   ASSERT_FALSE(got.empty());
   EXPECT_EQ(got.back().id, "ext_" + std::to_string(n - 1) + std::string(190, 'x'));

@@ -94,7 +94,8 @@ class Accounting {
   bool pii_warning_logged_ = false;
   bool names_cut_logged_ = false;
   bool no_salt_logged_ = false;
-  std::string link_down_reason_;  // the connection failure last logged; empty when answers come
+  std::string link_down_reason_;  // the connection failure last logged (without libcurl's "after N
+                                  // ms"); empty when answers come
   bool link_down_tls_ = false;
   std::uint64_t record_side_drops_logged_ = 0;
   TimePoint next_drop_log_{};

@@ -287,20 +287,21 @@ bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wa
   return true;
 }
 
-void Dispatcher::stop() noexcept {
+void Dispatcher::stop(TimePoint spool_deadline) noexcept {
   try {
     results_.clear();
     transport_.abort_all(results_);
     int abandoned = 0;
     const TimePoint now = clock_ ? clock_() : Clock::now();
     const WallClock::time_point wall_now = WallClock::now();
+    const auto spool_time_left = [&] { return spool_ != nullptr && Clock::now() < spool_deadline; };
     for (HttpResult& result : results_) {
       abandoned += result.abandoned_lookup ? 1 : 0;
       std::optional<Pending>& slot = in_flight_[result.token];
       if (!slot) continue;
       count_requests(*slot, result);
       // Its answer never came: spooled, it is sent again (the server keeps one row per id).
-      if (spool_ != nullptr) {
+      if (spool_time_left()) {
         spool_out(*slot, now, wall_now);
       } else {
         accounting_.dropped(slot->end(), DropReason::kShutdown);
@@ -310,14 +311,15 @@ void Dispatcher::stop() noexcept {
     }
     if (spool_ != nullptr) {
       const std::uint64_t before = shared_.spooled.load(std::memory_order_relaxed);
-      for (Pending& p : retries_) spool_out(p, now, wall_now);
+      for (Pending& p : retries_) {
+        if (spool_time_left()) {
+          spool_out(p, now, wall_now);
+        } else {
+          accounting_.dropped(p.end(), DropReason::kShutdown);
+        }
+      }
       retries_.clear();
-      QueuedRecord queued;
-      while (shared_.queue.try_pop(queued)) {
-        Pending p;
-        p.record = std::move(queued.record);
-        p.enqueued_at = queued.enqueued_at;
-        spool_out(p, now, wall_now);
+      while (spool_time_left() && spool_oldest_queued(now, wall_now)) {
       }
       spool_->close_file();
       spool_->log_shutdown(shared_.spooled.load(std::memory_order_relaxed) - before);
@@ -353,17 +355,22 @@ bool Dispatcher::spool_out(Pending& pending, TimePoint now, WallClock::time_poin
 
 void Dispatcher::spool_backlog(TimePoint now, WallClock::time_point wall_now) {
   if (!gate_.unreachable()) return;
-  RingQueue<QueuedRecord>& queue = shared_.queue;
-  QueuedRecord queued;
+  const RingQueue<QueuedRecord>& queue = shared_.queue;
   for (int n = 0; n < kSpoolBatch && (queue.size() > queue.max_items() / 2 ||
                                       queue.queued_bytes() > queue.max_bytes() / 2);
        ++n) {
-    if (!queue.try_pop(queued)) break;
-    Pending p;
-    p.record = std::move(queued.record);
-    p.enqueued_at = queued.enqueued_at;
-    spool_out(p, now, wall_now);
+    if (!spool_oldest_queued(now, wall_now)) break;
   }
+}
+
+bool Dispatcher::spool_oldest_queued(TimePoint now, WallClock::time_point wall_now) {
+  QueuedRecord queued;
+  if (!shared_.queue.try_pop(queued)) return false;
+  Pending p;
+  p.record = std::move(queued.record);
+  p.enqueued_at = queued.enqueued_at;
+  spool_out(p, now, wall_now);
+  return true;
 }
 
 void Dispatcher::load_spooled(TimePoint now, WallClock::time_point wall_now) {

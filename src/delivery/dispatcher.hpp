@@ -37,8 +37,9 @@ class Dispatcher {
   // worker only asks to be woken for new records when this holds.
   bool wants_records(TimePoint now) const noexcept;
 
-  // Aborts every transfer and drops everything pending as kShutdown (or spools it).
-  void stop() noexcept;
+  // Aborts every transfer and drops everything pending as kShutdown; with a spool, writes it
+  // there until `spool_deadline` and drops only what is left then.
+  void stop(TimePoint spool_deadline = TimePoint::max()) noexcept;
 
   std::size_t in_flight() const noexcept { return in_flight_count_; }
   std::size_t retry_waiting() const noexcept { return retries_.size(); }
@@ -102,6 +103,7 @@ class Dispatcher {
   // than half full; spooled records in, while there is room and the gate is open.
   bool spool_out(Pending& pending, TimePoint now, WallClock::time_point wall_now);
   void spool_backlog(TimePoint now, WallClock::time_point wall_now);
+  bool spool_oldest_queued(TimePoint now, WallClock::time_point wall_now);  // false: queue empty
   void load_spooled(TimePoint now, WallClock::time_point wall_now);
   void spool_housekeeping();
 

@@ -132,10 +132,16 @@ TEST_F(AccountingTest, UnreachableIngestIsLoggedWhenItStartsAndWhenItEnds) {
   refused.connection_failed = true;
   refused.error_text = "Failed to connect to 127.0.0.1 port 9: Connection refused";
   for (int i = 0; i < 50; ++i) accounting_.connection_failed(refused);
+  // The same failure, timed differently by libcurl: not a new reason.
+  refused.error_text = "Failed to connect to 127.0.0.1 port 9 after 0 ms: Couldn't connect to server";
+  accounting_.connection_failed(refused);
+  refused.error_text = "Failed to connect to 127.0.0.1 port 9 after 13 ms: Couldn't connect to server";
+  accounting_.connection_failed(refused);
   accounting_.reachable_again(20300ms, 2000);
-  EXPECT_EQ(logged("ingest unreachable: Failed to connect to 127.0.0.1 port 9"), 1u);
+  EXPECT_EQ(logged("ingest unreachable: Failed to connect to 127.0.0.1 port 9: Connection refused"), 1u);
+  EXPECT_EQ(logged("ingest unreachable: Failed to connect to 127.0.0.1 port 9 after 0 ms"), 1u);
   EXPECT_EQ(logged("ingest reachable again after 20.3s; 2000 records held"), 1u);
-  EXPECT_EQ(logs_.size(), 2u);
+  EXPECT_EQ(logs_.size(), 3u);
 }
 
 TEST_F(AccountingTest, ThrowingCallbacksAreCounted) {

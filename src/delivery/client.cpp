@@ -225,8 +225,8 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       return FlushResult::kTimedOut;
     }
     const TimePoint deadline = Clock::now() + timeout;
-    // With a spool, the last quarter of the time is for writing what is still pending (about
-    // 3 us a record); what is left at the deadline is dropped, so the deadline still holds.
+    // With a spool, the last quarter of the time is for writing what is still pending (a few
+    // microseconds a record); what is left at the deadline is dropped, so the deadline holds.
     const TimePoint flush_deadline = spool_ ? Clock::now() + timeout * 3 / 4 : deadline;
     std::lock_guard<std::mutex> lock(shutdown_mu_);
     if (!shut_down_) {

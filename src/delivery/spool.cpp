@@ -320,21 +320,6 @@ bool Spool::claim(const std::string& name) noexcept {
   }
 }
 
-bool Spool::has_claimable() noexcept {
-  if (!claimed_.empty() && !claimed_.back().read_to_end) return true;
-  try {
-    for (const std::string& name : listing()) {
-      const FileName f = *parse_name(name);
-      if (f.state == 'r' || (f.state == 'w' && f.pid != pid_ && !process_alive(f.pid)) ||
-          (f.state == 'c' && f.reader != pid_ && !process_alive(f.reader))) {
-        return true;
-      }
-    }
-  } catch (...) {
-  }
-  return false;
-}
-
 void Spool::read(std::size_t max, std::vector<SpoolEntry>& out, std::vector<std::uint64_t>& files,
                  WallClock::time_point now) noexcept {
   try {

@@ -57,16 +57,12 @@ class Spool {
   void append(std::string_view body, std::int64_t recorded_unix_ms);
   void flush() noexcept;
   void close_file() noexcept;
-  bool has_open_file() const noexcept { return fd_ >= 0 || !buffer_.empty(); }
 
   // Reading. Fills `out` with up to `max` records, oldest files first, claiming the next file
   // when the current one is read to its end. Returns each record's file number through
   // `files`, for ended(). Bad and expired lines are counted in `dropped`.
   void read(std::size_t max, std::vector<SpoolEntry>& out, std::vector<std::uint64_t>& files,
             WallClock::time_point now) noexcept;
-  // Whether read() may find something: a file being read, or one to claim (looks at the
-  // directory, so the caller asks at most every few seconds).
-  bool has_claimable() noexcept;
   // One record read from file `file` has ended: the file is deleted after its last one.
   void ended(std::uint64_t file) noexcept;
 

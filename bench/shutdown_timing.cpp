@@ -3,7 +3,8 @@
 //   opsmeter_shutdown_timing [runs]   (default 50)
 // With --spool, how long shutdown(500 ms) takes when it writes what is pending to the disk
 // spool: RECORDS records (default 49,000: the default queue nearly full) recorded while nothing
-// listens, then shutdown; prints the time, the records spooled and the files' bytes.
+// listens (so the client knows the ingest API is unreachable and writes at once), then
+// shutdown; prints the time, the records spooled and the files' bytes.
 //   opsmeter_shutdown_timing --spool DIR [RECORDS]
 #include <opsmeter/opsmeter.hpp>
 #include <opsmeter/testing/mock_ingest_server.hpp>

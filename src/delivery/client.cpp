@@ -227,7 +227,9 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     const TimePoint deadline = Clock::now() + timeout;
     // With a spool, the last quarter of the time is for writing what is still pending (a few
     // microseconds a record); what is left at the deadline is dropped, so the deadline holds.
+    // And once the ingest API is unreachable there is nothing to wait for: it writes at once.
     const TimePoint flush_deadline = spool_ ? Clock::now() + timeout * 3 / 4 : deadline;
+    const bool spool_when_unreachable = spool_ != nullptr;
     std::lock_guard<std::mutex> lock(shutdown_mu_);
     if (!shut_down_) {
       shut_down_ = true;
@@ -236,7 +238,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
         // A worker a callback already stopped will deliver nothing more: no flush to wait for.
         shutdown_result_ = stop_.load(std::memory_order_acquire)
                                ? (drained() ? FlushResult::kFlushed : FlushResult::kTimedOut)
-                               : flush_until(flush_deadline);
+                               : flush_until(flush_deadline, spool_when_unreachable);
       }
     }
     if (!worker_.joinable()) return shutdown_result_;
@@ -394,19 +396,28 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
            shared_.queue.pushed() + shared_.unspooled.load(std::memory_order_seq_cst);
   }
 
-  FlushResult flush_until(TimePoint deadline) noexcept {
+  // `until_unreachable`: also stop waiting once the ingest API is unreachable (kTimedOut).
+  FlushResult flush_until(TimePoint deadline, bool until_unreachable = false) noexcept {
     if (!worker_.joinable()) return drained() ? FlushResult::kFlushed : FlushResult::kTimedOut;
     transport_->wakeup();
     std::unique_lock<std::mutex> lock(flush_mu_);
     flush_waiters_.fetch_add(1, std::memory_order_seq_cst);
-    const bool done = flush_cv_.wait_until(lock, deadline, [this] { return drained(); });
+    bool done = false;
+    flush_cv_.wait_until(lock, deadline, [&] {
+      done = drained();
+      return done || (until_unreachable && shared_.unreachable.load(std::memory_order_seq_cst));
+    });
     flush_waiters_.fetch_sub(1, std::memory_order_relaxed);
     return done ? FlushResult::kFlushed : FlushResult::kTimedOut;
   }
 
   void notify_flushers() noexcept {
-    // Waking a flusher that would only go back to sleep costs a context switch per step.
-    if (flush_waiters_.load(std::memory_order_seq_cst) == 0 || !drained()) return;
+    // Waking a flusher that would only go back to sleep costs a context switch per step. (A
+    // shutdown with a spool stops waiting once the ingest API is unreachable.)
+    if (flush_waiters_.load(std::memory_order_seq_cst) == 0 ||
+        !(drained() || shared_.unreachable.load(std::memory_order_seq_cst))) {
+      return;
+    }
     { std::lock_guard<std::mutex> lock(flush_mu_); }
     flush_cv_.notify_all();
   }

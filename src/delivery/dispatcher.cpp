@@ -61,6 +61,7 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
     accounting_.set_last_error("out of memory in worker");
   }
   accounting_.publish_pending(in_flight_count_, retries_.size());
+  shared_.unreachable.store(gate_.unreachable(), std::memory_order_seq_cst);
 
   TimePoint next = gate_.next_change(now, now + kHousekeeping);
   // Due retries matter only while a send slot is free; otherwise a finishing transfer wakes us.

@@ -94,6 +94,7 @@ struct SharedState {
   std::atomic<std::uint64_t> callback_errors{0};
   std::atomic<const char*> last_invalid{nullptr};  // JSON name of the last invalid field (static)
   std::atomic<std::uint64_t> names_cut{0};  // provider/model names record() cut to their cap
+  std::atomic<bool> unreachable{false};  // the gate's unreachable state after the worker's last step
 };
 
 }  // namespace opsmeter::detail

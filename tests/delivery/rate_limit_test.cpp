@@ -41,7 +41,15 @@ TEST(RateLimit, BurstAgainstATokenBucketIsDeliveredWholeWithFew429s) {
         return client.stats().pending() == 0;
       },
       240s);
-  ASSERT_TRUE(flushed);
+  ASSERT_TRUE(flushed) << [&] {
+    const Stats s = client.stats();
+    const ClientStatus st = client.status();
+    return "delivered " + std::to_string(s.delivered) + ", dropped " + std::to_string(s.dropped) + ", queued " +
+           std::to_string(s.queued) + ", in flight " + std::to_string(s.in_flight) + ", retry waiting " +
+           std::to_string(s.retry_waiting) + ", requests " + std::to_string(s.requests_sent) + ", throttled " +
+           std::to_string(s.throttled) + ", send rate limit " + std::to_string(st.send_rate_limit) +
+           ", last error " + s.last_error;
+  }();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const Stats s = client.stats();
   EXPECT_EQ(s.delivered, static_cast<std::uint64_t>(kRecords));

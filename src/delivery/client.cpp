@@ -190,7 +190,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     }
     // No record() can run now (the owner is gone), so a record that raced with shutdown() and
     // landed after its final drain is accounted for here.
-    if (dispatcher_) dispatcher_->stop();
+    if (dispatcher_) dispatcher_->stop(detail::WallClock::now());
   }
 
   RecordResult record(LlmCallRecord&& record) noexcept override {
@@ -247,7 +247,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     worker_.join();
     // stop() also drops what a record() racing with this shutdown pushed after the worker's
     // last look; anything pushed later still is dropped by the destructor (see ~Impl).
-    dispatcher_->stop(deadline);
+    dispatcher_->stop(detail::WallClock::now(), deadline);
     notify_flushers();
     return shutdown_result_;
   }
@@ -456,7 +456,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     }
     // Stopped by a callback: nobody may be joining yet, so the worker settles its records now.
     if (stop_requested_on_worker_) {
-      dispatcher_->stop();
+      dispatcher_->stop(detail::WallClock::now());
       notify_flushers();
     }
     worker_done_.store(true, std::memory_order_release);

@@ -288,14 +288,13 @@ bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wa
   return true;
 }
 
-void Dispatcher::stop(TimePoint spool_deadline) noexcept {
+void Dispatcher::stop(WallClock::time_point wall_now, TimePoint spool_deadline) noexcept {
   try {
     results_.clear();
     transport_.abort_all(results_);
     int abandoned = 0;
-    const TimePoint now = clock_ ? clock_() : Clock::now();
-    const WallClock::time_point wall_now = WallClock::now();
-    const auto spool_time_left = [&] { return spool_ != nullptr && Clock::now() < spool_deadline; };
+    const TimePoint now = clock_ ? clock_() : TimePoint{};
+    const auto spool_time_left = [&] { return spool_ != nullptr && (!clock_ || clock_() < spool_deadline); };
     for (HttpResult& result : results_) {
       abandoned += result.abandoned_lookup ? 1 : 0;
       std::optional<Pending>& slot = in_flight_[result.token];

@@ -38,8 +38,9 @@ class Dispatcher {
   bool wants_records(TimePoint now) const noexcept;
 
   // Aborts every transfer and drops everything pending as kShutdown; with a spool, writes it
-  // there until `spool_deadline` and drops only what is left then.
-  void stop(TimePoint spool_deadline = TimePoint::max()) noexcept;
+  // there (stamped as of `wall_now`) until `spool_deadline` on the step's clock (no deadline
+  // without one) and drops only what is left then.
+  void stop(WallClock::time_point wall_now, TimePoint spool_deadline = TimePoint::max()) noexcept;
 
   std::size_t in_flight() const noexcept { return in_flight_count_; }
   std::size_t retry_waiting() const noexcept { return retries_.size(); }

@@ -151,6 +151,7 @@ Spool::~Spool() { close_file(); }
 void Spool::append(std::string_view body, std::int64_t recorded_unix_ms) {
   const std::string line = spool_line(body, recorded_unix_ms);
   enforce_max_bytes(line.size());
+  if (fd_ < 0 && buffer_.empty()) first_recorded_ms_ = recorded_unix_ms;  // names the next file
   buffer_ += line;
   file_bytes_ += line.size();
   if (buffer_.size() >= kBufferBytes) flush();
@@ -160,7 +161,7 @@ void Spool::append(std::string_view body, std::int64_t recorded_unix_ms) {
 
 bool Spool::open_file() noexcept {
   try {
-    const std::string base = std::to_string(unix_ms(WallClock::now())) + "-" + std::to_string(pid_) + "-" +
+    const std::string base = std::to_string(first_recorded_ms_) + "-" + std::to_string(pid_) + "-" +
                              std::to_string(++sequence_) + ".jsonl";
     path_ = dir_ + "/w-" + base;
   } catch (...) {

@@ -1,7 +1,8 @@
 // The disk spool (Options::spool_dir): where records go that this process cannot send, and
 // where the next client on the same directory finds them. Only the worker thread uses it.
 //
-// Files. A writer appends to `w-<unix ms>-<pid>-<n>.jsonl` and, when it closes the file (at
+// Files. A writer appends to `w-<unix ms>-<pid>-<n>.jsonl` (the time of its first record's
+// record()) and, when it closes the file (at
 // shutdown, at 1 MiB, or once the ingest API answers again), renames it to
 // `r-<unix ms>-<pid>-<n>.jsonl`. A reader claims a file by renaming it to
 // `c-<unix ms>-<pid>-<n>.jsonl.<reader pid>`: rename is atomic, so of two readers only one gets
@@ -99,6 +100,7 @@ class Spool {
   std::string buffer_;
   std::uint64_t file_bytes_ = 0;
   std::uint64_t sequence_ = 0;
+  std::int64_t first_recorded_ms_ = 0;  // the record() time of the open file's first line
   std::optional<std::uint64_t> total_;  // the directory's bytes, as last listed plus own appends
 
   std::deque<Claimed> claimed_;  // the front is being read; the others wait for their records

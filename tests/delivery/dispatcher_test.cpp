@@ -389,7 +389,7 @@ TEST_F(DispatcherTest, StopAbortsInFlightAndDropsTheRest) {
   push(t0_);
   push(t0_);
   step(t0_);
-  dispatcher_->stop();
+  dispatcher_->stop(WallClock::time_point{});
   EXPECT_EQ(dropped(DropReason::kShutdown), 2u);
   expect_identity();
 }

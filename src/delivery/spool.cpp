@@ -168,10 +168,14 @@ bool Spool::open_file() noexcept {
     return false;
   }
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-  if (fd_ >= 0) logger_.log(LogLevel::kInfo, "spooling records to " + path_);
-  if (fd_ < 0 && !warned_) {
-    warned_ = true;
-    logger_.log(LogLevel::kError, "spool file " + path_ + " cannot be created: " + std::strerror(errno));
+  const int error = errno;
+  try {
+    if (fd_ >= 0) logger_.log(LogLevel::kInfo, "spooling records to " + path_);
+    if (fd_ < 0 && !warned_) {
+      warned_ = true;
+      logger_.log(LogLevel::kError, "spool file " + path_ + " cannot be created: " + std::strerror(error));
+    }
+  } catch (...) {  // out of memory for the message: the count still says it
   }
   return fd_ >= 0;
 }
@@ -190,9 +194,13 @@ void Spool::flush() noexcept {
     if (n <= 0) {
       // What did not reach the file is lost (a torn line is skipped by the reader).
       lost_ += static_cast<std::uint64_t>(std::count(buffer_.begin() + static_cast<std::ptrdiff_t>(done), buffer_.end(), '\n'));
+      const int error = errno;
       if (!warned_) {
         warned_ = true;
-        logger_.log(LogLevel::kError, "spool write to " + path_ + " failed: " + std::strerror(errno));
+        try {
+          logger_.log(LogLevel::kError, "spool write to " + path_ + " failed: " + std::strerror(error));
+        } catch (...) {
+        }
       }
       break;
     }
@@ -208,10 +216,14 @@ void Spool::close_file() noexcept {
   ::close(fd_);
   fd_ = -1;
   file_bytes_ = 0;
-  std::string ready = path_;
-  ready[dir_.size() + 1] = 'r';
-  if (::rename(path_.c_str(), ready.c_str()) != 0) {
-    logger_.log(LogLevel::kWarn, "spool file " + path_ + " cannot be renamed: " + std::strerror(errno));
+  try {
+    std::string ready = path_;
+    ready[dir_.size() + 1] = 'r';
+    if (::rename(path_.c_str(), ready.c_str()) != 0) {
+      const int error = errno;
+      logger_.log(LogLevel::kWarn, "spool file " + path_ + " cannot be renamed: " + std::strerror(error));
+    }
+  } catch (...) {  // out of memory: the file stays w-, and is claimed once this process is gone
   }
 }
 

@@ -159,8 +159,6 @@ void Accounting::abandoned_lookups(int count) {
                                    " transfer(s)); its resolver thread ends on its own");
 }
 
-// A failed connection repeats for every record until something outside changes, so it is
-// logged when the outage starts or its reason changes; the gate says when it ends.
 namespace {
 
 // libcurl's connection errors say how long they took ("... port 9 after 0 ms: Couldn't
@@ -184,6 +182,8 @@ std::string without_timing(const std::string& text) {
 
 }  // namespace
 
+// A failed connection repeats for every record until something outside changes, so it is
+// logged when the outage starts or its reason changes; the gate says when it ends.
 void Accounting::connection_failed(const HttpResult& result) {
   const bool tls = result.error == TransportError::kTls;
   const std::string reason = log_safe(result.error_text);

@@ -229,7 +229,6 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     // microseconds a record); what is left at the deadline is dropped, so the deadline holds.
     // And once the ingest API is unreachable there is nothing to wait for: it writes at once.
     const TimePoint flush_deadline = spool_ ? Clock::now() + timeout * 3 / 4 : deadline;
-    const bool spool_when_unreachable = spool_ != nullptr;
     std::lock_guard<std::mutex> lock(shutdown_mu_);
     if (!shut_down_) {
       shut_down_ = true;
@@ -238,7 +237,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
         // A worker a callback already stopped will deliver nothing more: no flush to wait for.
         shutdown_result_ = stop_.load(std::memory_order_acquire)
                                ? (drained() ? FlushResult::kFlushed : FlushResult::kTimedOut)
-                               : flush_until(flush_deadline, spool_when_unreachable);
+                               : flush_until(flush_deadline, /*until_unreachable=*/spool_ != nullptr);
       }
     }
     if (!worker_.joinable()) return shutdown_result_;
@@ -414,10 +413,8 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   void notify_flushers() noexcept {
     // Waking a flusher that would only go back to sleep costs a context switch per step. (A
     // shutdown with a spool stops waiting once the ingest API is unreachable.)
-    if (flush_waiters_.load(std::memory_order_seq_cst) == 0 ||
-        !(drained() || shared_.unreachable.load(std::memory_order_seq_cst))) {
-      return;
-    }
+    const bool spool_can_take_over = spool_ && shared_.unreachable.load(std::memory_order_seq_cst);
+    if (flush_waiters_.load(std::memory_order_seq_cst) == 0 || !(drained() || spool_can_take_over)) return;
     { std::lock_guard<std::mutex> lock(flush_mu_); }
     flush_cv_.notify_all();
   }

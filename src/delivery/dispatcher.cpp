@@ -206,7 +206,7 @@ void Dispatcher::dispatch(TimePoint now, WallClock::time_point wall_now) {
   while (gate_.may_send(now, in_flight_count_)) {
     Pending pending;
     if (!next_pending(now, pending)) return;
-    if (!pending.unspooled && now - pending.enqueued_at > config_.options.max_record_age) {
+    if (!pending.unspooled() && now - pending.enqueued_at > config_.options.max_record_age) {
       // With a spool it is kept there, to be sent late (with recordedAt), within spool_max_age.
       if (spool_ != nullptr) {
         spool_out(pending, now, wall_now);
@@ -224,11 +224,9 @@ void Dispatcher::dispatch(TimePoint now, WallClock::time_point wall_now) {
         continue;
       }
     }
-    const Clock::duration age = now - pending.enqueued_at;
-    if (age > kLateRecord && !pending.stamped_late) {
-      // Sent late: say when record() was called, measured back on the steady clock.
-      pending.stamped_late =
-          stamp_recorded_at(pending.body, wall_now - std::chrono::duration_cast<WallClock::duration>(age));
+    if (now - pending.enqueued_at > kLateRecord && !pending.stamped_late) {
+      // Sent late: say when record() was called.
+      pending.stamped_late = stamp_recorded_at(pending.body, pending.recorded_at(now, wall_now));
     }
     if (config_.options.dry_run) {
       accounting_.dry_run(pending.body);
@@ -295,35 +293,33 @@ void Dispatcher::stop(WallClock::time_point wall_now, TimePoint spool_deadline) 
     int abandoned = 0;
     const TimePoint now = clock_ ? clock_() : TimePoint{};
     const auto spool_time_left = [&] { return spool_ != nullptr && (!clock_ || clock_() < spool_deadline); };
+    // Spooled while there is time (one in flight never got its answer: sent again later, and
+    // the server keeps one row per id), else dropped.
+    const auto settle = [&](Pending& p) {
+      if (spool_time_left()) {
+        spool_out(p, now, wall_now);
+      } else {
+        accounting_.dropped(p.end(), DropReason::kShutdown);
+      }
+    };
+    const std::uint64_t spooled_before = shared_.spooled.load(std::memory_order_relaxed);
     for (HttpResult& result : results_) {
       abandoned += result.abandoned_lookup ? 1 : 0;
       std::optional<Pending>& slot = in_flight_[result.token];
       if (!slot) continue;
       count_requests(*slot, result);
-      // Its answer never came: spooled, it is sent again (the server keeps one row per id).
-      if (spool_time_left()) {
-        spool_out(*slot, now, wall_now);
-      } else {
-        accounting_.dropped(slot->end(), DropReason::kShutdown);
-      }
+      settle(*slot);
       slot.reset();
       --in_flight_count_;
     }
     if (spool_ != nullptr) {
-      const std::uint64_t before = shared_.spooled.load(std::memory_order_relaxed);
-      for (Pending& p : retries_) {
-        if (spool_time_left()) {
-          spool_out(p, now, wall_now);
-        } else {
-          accounting_.dropped(p.end(), DropReason::kShutdown);
-        }
-      }
+      for (Pending& p : retries_) settle(p);
       retries_.clear();
       while (spool_time_left() && spool_oldest_queued(now, wall_now)) {
       }
       spool_->close_file();
-      spool_->log_shutdown(shared_.spooled.load(std::memory_order_relaxed) - before);
-      accounting_.spool_dropped(spool_->take_dropped() + spool_->take_lost());
+      spool_->log_shutdown(shared_.spooled.load(std::memory_order_relaxed) - spooled_before);
+      accounting_.spool_dropped(spool_->take_dropped());
     }
     drop_waiting(DropReason::kShutdown);
     if (abandoned > 0) accounting_.abandoned_lookups(abandoned);
@@ -342,11 +338,11 @@ bool Dispatcher::spool_out(Pending& pending, TimePoint now, WallClock::time_poin
     }
   }
   std::int64_t recorded_ms = pending.recorded_unix_ms;
-  if (!pending.unspooled) {
+  if (!pending.unspooled()) {
     // It will be sent late, by a later step or process: say when record() was called.
-    const auto recorded = wall_now - std::chrono::duration_cast<WallClock::duration>(now - pending.enqueued_at);
+    const WallClock::time_point recorded = pending.recorded_at(now, wall_now);
     if (!pending.stamped_late) pending.stamped_late = stamp_recorded_at(pending.body, recorded);
-    recorded_ms = std::chrono::duration_cast<Millis>(recorded.time_since_epoch()).count();
+    recorded_ms = unix_ms(recorded);
   }
   spool_->append(pending.body, recorded_ms);
   accounting_.spooled();
@@ -390,7 +386,6 @@ void Dispatcher::load_spooled(TimePoint now, WallClock::time_point wall_now) {
     p.enqueued_at = now;
     p.not_before = now;
     p.stamped_late = true;  // stamped when it was spooled
-    p.unspooled = true;
     p.recorded_unix_ms = entry.recorded_unix_ms;
     p.from_spool = SpoolTicket(spool_, spool_entry_files_[i]);
     retries_.push_back(std::move(p));
@@ -402,7 +397,7 @@ void Dispatcher::spool_housekeeping() {
   spool_->flush();
   // Once the ingest API answers, what was spooled becomes readable: by this client too.
   if (!gate_.unreachable()) spool_->close_file();
-  accounting_.spool_dropped(spool_->take_dropped() + spool_->take_lost());
+  accounting_.spool_dropped(spool_->take_dropped());
 }
 
 }  // namespace opsmeter::detail

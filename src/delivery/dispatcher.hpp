@@ -63,6 +63,7 @@ class Dispatcher {
       return *this;
     }
     ~SpoolTicket() { release(); }
+    bool held() const noexcept { return spool_ != nullptr; }
 
    private:
     void release() noexcept {
@@ -84,8 +85,12 @@ class Dispatcher {
     bool stamped_late = false;  // the body carries metadata.recordedAt
     std::int64_t recorded_unix_ms = 0;  // for a record read from the spool: when record() ran
     SpoolTicket from_spool;             // set for a record read from the spool
-    bool unspooled = false;
 
+    bool unspooled() const noexcept { return from_spool.held(); }
+    // When record() was called, on the wall clock: measured back from `now` on the steady clock.
+    WallClock::time_point recorded_at(TimePoint now, WallClock::time_point wall_now) const noexcept {
+      return wall_now - std::chrono::duration_cast<WallClock::duration>(now - enqueued_at);
+    }
     RecordEnd end() const noexcept { return RecordEnd{record.external_request_id, attempts, last_status}; }
   };
 

@@ -165,17 +165,16 @@ class RingQueue {
     // The room goes back in batches: bounds_ shares the producers' cache line, and writing it
     // on every pop would cost each record() a cache miss.
     unreleased_ += (std::uint64_t{1} << kCountShift) + weight;
-    if (++unreleased_items_ >= release_batch_) release_room();
+    if ((unreleased_ >> kCountShift) >= release_batch_) release_room();
     return true;
   }
 
   // Consumer thread only: gives back the room of the items popped since the last time (done
   // every release_batch_ pops and whenever a pop finds the queue empty).
   void release_room() noexcept {
-    if (unreleased_items_ == 0) return;
+    if (unreleased_ == 0) return;
     bounds_.fetch_sub(unreleased_, std::memory_order_release);
     unreleased_ = 0;
-    unreleased_items_ = 0;
   }
 
   // Consumer thread only: whether try_pop() would find an item. Reads only the consumer's
@@ -354,8 +353,7 @@ class RingQueue {
   alignas(64) Stack cold_{0};
   // The consumer's line.
   alignas(64) std::atomic<std::size_t> dequeue_pos_{0};
-  std::uint64_t unreleased_ = 0;  // room popped, not yet given back
-  std::size_t unreleased_items_ = 0;
+  std::uint64_t unreleased_ = 0;  // room popped, not yet given back (packed like bounds_)
   std::vector<std::uint32_t> trim_keep_;
 };
 

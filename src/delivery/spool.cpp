@@ -35,6 +35,7 @@ const std::array<std::uint32_t, 256>& crc_table() {
 
 // A spool file's name: `<state>-<unix ms>-<pid>-<n>.jsonl[.<reader pid>]`, state w, r or c.
 struct FileName {
+  std::string name;  // the whole name
   char state = 0;
   long long ms = 0;
   long pid = 0;
@@ -45,6 +46,7 @@ struct FileName {
 
 std::optional<FileName> parse_name(const std::string& name) {
   FileName f;
+  f.name = name;
   int used = 0;
   if (name.size() < 2 || name[1] != '-') return std::nullopt;
   f.state = name[0];
@@ -69,8 +71,26 @@ bool process_alive(long pid) {
   return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 
-std::int64_t unix_ms(WallClock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+// Whether a live process (or `own_pid`) still writes or reads the file; every other file may
+// be claimed: a ready one, or one whose writer or reader is gone.
+bool in_use(const FileName& f, long own_pid) {
+  return (f.state == 'w' && (f.pid == own_pid || process_alive(f.pid))) ||
+         (f.state == 'c' && (f.reader == own_pid || process_alive(f.reader)));
+}
+
+// The spool files in `dir`, oldest first: by the time in the name, then pid and number.
+std::vector<FileName> list_files(const std::string& dir) {
+  std::vector<FileName> files;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return files;
+  while (dirent* e = readdir(d)) {
+    if (std::optional<FileName> f = parse_name(e->d_name)) files.push_back(std::move(*f));
+  }
+  closedir(d);
+  std::sort(files.begin(), files.end(), [](const FileName& x, const FileName& y) {
+    return std::tie(x.ms, x.pid, x.n) < std::tie(y.ms, y.pid, y.n);
+  });
+  return files;
 }
 
 std::size_t count_lines(const std::string& path) {
@@ -137,7 +157,12 @@ std::optional<SpoolEntry> parse_spool_line(std::string_view line) {
 }
 
 Spool::Spool(std::string dir, std::uint64_t max_bytes, Millis max_age, Logger& logger)
-    : dir_(std::move(dir)), max_bytes_(max_bytes), max_age_(max_age), logger_(logger), pid_(getpid()) {
+    : dir_(std::move(dir)),
+      max_bytes_(max_bytes),
+      roll_bytes_(std::clamp<std::uint64_t>(max_bytes / 8, 4096, 1 << 20)),
+      max_age_(max_age),
+      logger_(logger),
+      pid_(getpid()) {
   if (!dir_.empty() && mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
     logger_.log(LogLevel::kError, "spool directory " + dir_ + " cannot be created: " + std::strerror(errno) +
                                       "; records that would be spooled are dropped");
@@ -146,8 +171,6 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, Millis max_age, Logger& l
 
 Spool::~Spool() { close_file(); }
 
-// Files roll at an eighth of the cap (4 KiB to 1 MiB), so that the oldest records can be
-// dropped a file at a time.
 void Spool::append(std::string_view body, std::int64_t recorded_unix_ms) {
   const std::string line = spool_line(body, recorded_unix_ms);
   enforce_max_bytes(line.size());
@@ -155,8 +178,7 @@ void Spool::append(std::string_view body, std::int64_t recorded_unix_ms) {
   buffer_ += line;
   file_bytes_ += line.size();
   if (buffer_.size() >= kBufferBytes) flush();
-  const std::uint64_t roll = std::clamp<std::uint64_t>(max_bytes_ / 8, 4096, 1 << 20);
-  if (file_bytes_ >= roll) close_file();
+  if (file_bytes_ >= roll_bytes_) close_file();
 }
 
 bool Spool::open_file() noexcept {
@@ -183,7 +205,7 @@ bool Spool::open_file() noexcept {
 void Spool::flush() noexcept {
   if (buffer_.empty()) return;
   if (fd_ < 0 && !open_file()) {
-    lost_ += static_cast<std::uint64_t>(std::count(buffer_.begin(), buffer_.end(), '\n'));
+    dropped_ += static_cast<std::uint64_t>(std::count(buffer_.begin(), buffer_.end(), '\n'));
     buffer_.clear();
     return;
   }
@@ -193,7 +215,7 @@ void Spool::flush() noexcept {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       // What did not reach the file is lost (a torn line is skipped by the reader).
-      lost_ += static_cast<std::uint64_t>(std::count(buffer_.begin() + static_cast<std::ptrdiff_t>(done), buffer_.end(), '\n'));
+      dropped_ += static_cast<std::uint64_t>(std::count(buffer_.begin() + static_cast<std::ptrdiff_t>(done), buffer_.end(), '\n'));
       const int error = errno;
       if (!warned_) {
         warned_ = true;
@@ -227,22 +249,6 @@ void Spool::close_file() noexcept {
   }
 }
 
-std::vector<std::string> Spool::listing() const {
-  std::vector<std::string> names;
-  DIR* d = opendir(dir_.c_str());
-  if (d == nullptr) return names;
-  while (dirent* e = readdir(d)) {
-    if (parse_name(e->d_name)) names.emplace_back(e->d_name);
-  }
-  closedir(d);
-  // Oldest first: by the time in the name, then pid and number.
-  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
-    const FileName x = *parse_name(a), y = *parse_name(b);
-    return std::tie(x.ms, x.pid, x.n) < std::tie(y.ms, y.pid, y.n);
-  });
-  return names;
-}
-
 void Spool::log_shutdown(std::uint64_t count) noexcept {
   if (count == 0) return;
   try {
@@ -262,19 +268,15 @@ void Spool::enforce_max_bytes(std::size_t incoming) noexcept {
     return;
   }
   try {
-    const std::uint64_t roll = std::clamp<std::uint64_t>(max_bytes_ / 8, 4096, 1 << 20);
-    const std::uint64_t target = max_bytes_ > roll ? max_bytes_ - roll : 0;
+    const std::uint64_t target = max_bytes_ > roll_bytes_ ? max_bytes_ - roll_bytes_ : 0;
     std::vector<std::pair<std::string, std::uint64_t>> files;
     std::uint64_t total = buffer_.size() + incoming;
-    for (const std::string& name : listing()) {
+    for (const FileName& f : list_files(dir_)) {
       struct stat st {};
-      const std::string path = dir_ + "/" + name;
+      const std::string path = dir_ + "/" + f.name;
       if (stat(path.c_str(), &st) != 0) continue;
       total += static_cast<std::uint64_t>(st.st_size);
-      const FileName f = *parse_name(name);
-      const bool in_use = (f.state == 'w' && (f.pid == pid_ || process_alive(f.pid))) ||
-                          (f.state == 'c' && (f.reader == pid_ || process_alive(f.reader)));
-      if (!in_use) files.emplace_back(path, static_cast<std::uint64_t>(st.st_size));
+      if (!in_use(f, pid_)) files.emplace_back(path, static_cast<std::uint64_t>(st.st_size));
     }
     if (total <= max_bytes_) {
       total_ = total;
@@ -309,11 +311,10 @@ void Spool::enforce_max_bytes(std::size_t incoming) noexcept {
   }
 }
 
-bool Spool::claim(const std::string& name) noexcept {
+bool Spool::claim(const std::string& name, const std::string& base) noexcept {
   try {
-    const FileName f = *parse_name(name);
     const std::string from = dir_ + "/" + name;
-    const std::string to = dir_ + "/c-" + f.base + "." + std::to_string(pid_);
+    const std::string to = dir_ + "/c-" + base + "." + std::to_string(pid_);
     if (::rename(from.c_str(), to.c_str()) != 0) return false;  // another reader was first
     Claimed c;
     c.number = next_number_++;
@@ -340,11 +341,8 @@ void Spool::read(std::size_t max, std::vector<SpoolEntry>& out, std::vector<std:
     while (out.size() < max) {
       if (claimed_.empty() || claimed_.back().read_to_end) {
         bool found = false;
-        for (const std::string& name : listing()) {
-          const FileName f = *parse_name(name);
-          const bool claimable = f.state == 'r' || (f.state == 'w' && f.pid != pid_ && !process_alive(f.pid)) ||
-                                 (f.state == 'c' && f.reader != pid_ && !process_alive(f.reader));
-          if (claimable && claim(name)) {
+        for (const FileName& f : list_files(dir_)) {
+          if (!in_use(f, pid_) && claim(f.name, f.base)) {
             found = true;
             break;
           }

@@ -29,6 +29,10 @@ namespace opsmeter::detail {
 
 std::uint32_t crc32(std::string_view data) noexcept;
 
+inline std::int64_t unix_ms(WallClock::time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 // One spool line for `payload` (which has no newline: serialized JSON escapes it), with its
 // trailing '\n'.
 std::string spool_line(std::string_view payload, std::int64_t recorded_unix_ms);
@@ -54,7 +58,7 @@ class Spool {
 
   // Writing. append() buffers a line; flush() writes the buffer to the open file (one write()
   // per batch); close_file() flushes, syncs and renames it for readers. Records that cannot be
-  // written (the disk is full, the directory is gone) are counted in `lost` and logged.
+  // written (the disk is full, the directory is gone) are counted as dropped and logged.
   void append(std::string_view body, std::int64_t recorded_unix_ms);
   void flush() noexcept;
   void close_file() noexcept;
@@ -70,14 +74,15 @@ class Spool {
   // Logs what shutdown wrote (nothing when `count` is 0).
   void log_shutdown(std::uint64_t count) noexcept;
 
+  // Records the spool lost since the last call: bad, torn or expired lines, files dropped over
+  // the cap, and writes that failed.
   std::uint64_t take_dropped() noexcept { return std::exchange(dropped_, 0); }
-  std::uint64_t take_lost() noexcept { return std::exchange(lost_, 0); }
 
  private:
   struct Claimed {
     std::uint64_t number;
     std::string path;
-    std::string data;      // the whole file (at most kFileBytes and a line)
+    std::string data;      // the whole file (a writer rolls its files at 1 MiB at most)
     std::size_t offset = 0;
     std::size_t outstanding = 0;
     bool read_to_end = false;
@@ -85,12 +90,13 @@ class Spool {
 
   bool open_file() noexcept;
   void enforce_max_bytes(std::size_t incoming) noexcept;
-  std::vector<std::string> listing() const;
-  bool claim(const std::string& name) noexcept;
+  bool claim(const std::string& name, const std::string& base) noexcept;
   void release_if_done(std::size_t index) noexcept;
 
   const std::string dir_;
   const std::uint64_t max_bytes_;
+  const std::uint64_t roll_bytes_;  // files roll at an eighth of the cap (4 KiB to 1 MiB), so
+                                    // that the oldest records can be dropped a file at a time
   const Millis max_age_;
   Logger& logger_;
   const long pid_;
@@ -103,10 +109,9 @@ class Spool {
   std::int64_t first_recorded_ms_ = 0;  // the record() time of the open file's first line
   std::optional<std::uint64_t> total_;  // the directory's bytes, as last listed plus own appends
 
-  std::deque<Claimed> claimed_;  // the front is being read; the others wait for their records
+  std::deque<Claimed> claimed_;  // the back is being read; the others wait for their records
   std::uint64_t next_number_ = 1;
   std::uint64_t dropped_ = 0;
-  std::uint64_t lost_ = 0;
   bool warned_ = false;
 };
 

@@ -22,17 +22,10 @@ namespace {
 using namespace std::chrono_literals;
 using testing::MockIngestServer;
 
-// A base URL where nothing listens: a server's port, after the server is gone.
-std::string dead_base_url() {
-  MockIngestServer server;
-  if (!server.start()) return "http://127.0.0.1:9";
-  return server.base_url();
-}
-
 Options down_options() {
   Options o;
   o.api_key = "test-key";
-  o.base_url = dead_base_url();
+  o.base_url = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());  // nothing listens
   o.unreachable_probe_min = 1h;  // one probe, then the records wait
   o.unreachable_probe_max = 1h;
   o.log_level = LogLevel::kError;

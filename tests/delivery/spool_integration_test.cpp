@@ -35,12 +35,8 @@ using testing::MockIngestOptions;
 using testing::MockIngestServer;
 
 
-// A base URL where nothing listens, and its port: a server's, after the server is gone.
-std::pair<std::string, int> dead_base_url() {
-  MockIngestServer server;
-  if (!server.start()) return {"http://127.0.0.1:9", 9};
-  return {server.base_url(), server.port()};
-}
+// A base URL where nothing listens, on `port`.
+std::string loopback_url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 
 Options spool_options(const std::string& base_url, const std::string& dir) {
   Options o;
@@ -58,10 +54,7 @@ std::set<std::string> stored_ids(const MockIngestServer& server) {
   return ids;
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t now_ms() { return detail::unix_ms(detail::WallClock::now()); }
 
 // Runs the helper, reads its "spooled N" and ids, then kills it with SIGKILL.
 struct HelperRun {
@@ -114,7 +107,7 @@ HelperRun run_helper_and_kill(const std::string& dir, const std::string& base_ur
 
 TEST(SpoolDelivery, AProcessKilledAfterItsShutdownSpooledLosesNothing) {
   TempDir dir;
-  const HelperRun run = run_helper_and_kill(dir.path(), dead_base_url().first, 1000);
+  const HelperRun run = run_helper_and_kill(dir.path(), loopback_url(testing::unused_loopback_port()), 1000);
   EXPECT_EQ(run.signal, SIGKILL);
   ASSERT_EQ(run.spooled, 1000u);
   ASSERT_EQ(run.ids.size(), 1000u);
@@ -193,8 +186,8 @@ TEST(SpoolDelivery, TwoClientsStartedOnOneDirectoryNeverSendTheSameId) {
 
 TEST(SpoolDelivery, DuringAnOutageTheOldestQueuedGoToTheSpoolAndComeBackAfter) {
   TempDir dir;
-  const auto [url, port] = dead_base_url();
-  Options o = spool_options(url, dir.path());
+  const int port = testing::unused_loopback_port();
+  Options o = spool_options(loopback_url(port), dir.path());
   o.queue_capacity = 1000;
   o.unreachable_probe_min = 50ms;
   o.unreachable_probe_max = 200ms;
@@ -235,7 +228,7 @@ TEST(SpoolDelivery, DuringAnOutageTheOldestQueuedGoToTheSpoolAndComeBackAfter) {
 
 TEST(SpoolDelivery, AtMaxBytesTheOldestRecordsAreDroppedAndCounted) {
   TempDir dir;
-  Options o = spool_options(dead_base_url().first, dir.path());
+  Options o = spool_options(loopback_url(testing::unused_loopback_port()), dir.path());
   o.spool_max_bytes = 64 * 1024;
   o.unreachable_probe_min = 1h;
   o.unreachable_probe_max = 1h;

@@ -23,9 +23,7 @@ std::string payload(const std::string& id) {
   return R"({"externalRequestId":")" + id + R"(","provider":"openai","model":"gpt-4o-mini"})";
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(WallClock::now().time_since_epoch()).count();
-}
+std::int64_t now_ms() { return unix_ms(WallClock::now()); }
 
 // Everything `reader` can read now.
 std::vector<SpoolEntry> read_all(Spool& reader) {

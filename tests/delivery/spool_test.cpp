@@ -153,6 +153,19 @@ TEST(Spool, AtMaxBytesTheOldestFilesAreDroppedAndCounted) {
   EXPECT_NE(got.front().id, "ext_0" + std::string(190, 'x'));
 }
 
+// A spool that cannot write (its directory is a regular file here) loses records, but never
+// silently: each one is counted.
+TEST(Spool, RecordsThatCannotBeWrittenAreCounted) {
+  TempDir dir;
+  const std::string not_a_directory = dir.path() + "/file";
+  std::ofstream(not_a_directory) << "x";
+  Spool writer(not_a_directory, 64 << 20, Millis(86400000), quiet_logger());
+  for (int i = 0; i < 3; ++i) writer.append(payload("ext_" + std::to_string(i)), now_ms());
+  writer.close_file();
+  EXPECT_EQ(writer.take_dropped(), 3u);
+  EXPECT_EQ(dir.files(), std::vector<std::string>{"file"});
+}
+
 // The README's example line is a real one: its checksum holds.
 TEST(SpoolLine, TheReadmeExampleParses) {
   std::ifstream readme(OPSMETER_README);

@@ -24,8 +24,11 @@ for name in "${targets[@]}"; do
   (cd "$work/$name" && "$OLDPWD/build/fuzz/tests/fuzz/opsmeter_fuzz_$name" -max_total_time="$seconds" \
     -print_final_stats=1 "$work/$name" "$OLDPWD/tests/fuzz/corpus/$name" 2>&1 | tail -n 25 |
     grep -E "DONE|cov:|stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|crash-|leak-" || true)
-  if ls "$work/$name"/crash-* "$work/$name"/leak-* "$work/$name"/timeout-* >/dev/null 2>&1; then
-    echo "$name: failing input kept in $work/$name" >&2
+  # Any artifact fails the run: a crash, a leak, a timeout, an out-of-memory or slow unit.
+  artifacts=$(find "$work/$name" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o \
+    -name 'timeout-*' -o -name 'oom-*' -o -name 'slow-unit-*' \) | sort)
+  if [ -n "$artifacts" ]; then
+    echo "$name: failing input(s) kept: $artifacts" >&2
     exit 1
   fi
 done

@@ -110,11 +110,15 @@ Decision decide(const AttemptOutcome& outcome, int attempts, TimePoint now,
   if (status == 429) {
     // At least kMinThrottle whatever the header says (0, a past date, garbage), so that a
     // hostile or broken server cannot turn one record into a resend storm.
+    // Up to 10% more, drawn, so that processes sharing a key do not all resume at once. The
+    // window with its spread never passes max_retry_after: at the cap, the spread is drawn
+    // below it instead of above.
     const Millis asked = outcome.retry_after.value_or(config.default_retry_after);
     const Millis wait = std::max(kMinThrottle, std::min(asked, config.max_retry_after));
-    // Up to 10% more, drawn, so that processes sharing a key do not all resume at once.
-    const auto spread = static_cast<Millis::rep>(static_cast<double>(wait.count()) * 0.1 * jitter);
-    return {Action::kThrottle, now + wait + Millis(spread)};
+    const auto spread_max = static_cast<Millis::rep>(static_cast<double>(wait.count()) * 0.1);
+    const Millis base = std::min(wait, config.max_retry_after - Millis(spread_max));
+    const auto spread = static_cast<Millis::rep>(static_cast<double>(spread_max) * std::clamp(jitter, 0.0, 1.0));
+    return {Action::kThrottle, now + base + Millis(spread)};
   }
   if (status == 402) return {Action::kPause, now + config.pause_window};
   if (is_transient_status(status)) return transient(attempts, now, config, jitter);

@@ -54,7 +54,11 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"ok202", http(202), 1, 0.5, Action::kDelivered, 0ms},
         Row{"throttle_header", http(429, 3000ms), 1, 0.5, Action::kThrottle, 3150ms},
         Row{"throttle_no_header", http(429), 1, 0.5, Action::kThrottle, 1050ms},
-        Row{"throttle_capped", http(429, 3600000ms), 1, 0.5, Action::kThrottle, 63000ms},
+        // At the cap the spread is drawn below it: the window never passes max_retry_after.
+        Row{"throttle_capped", http(429, 3600000ms), 1, 0.5, Action::kThrottle, 57000ms},
+        Row{"throttle_capped_spread_max", http(429, 3600000ms), 1, 0.999, Action::kThrottle, 59994ms},
+        Row{"throttle_capped_spread_min", http(429, 3600000ms), 1, 0.0, Action::kThrottle, 54000ms},
+        Row{"throttle_near_cap", http(429, 58000ms), 1, 0.999, Action::kThrottle, 59994ms},
         Row{"throttle_ignores_attempts", http(429, 2000ms), 9, 0.5, Action::kThrottle, 2100ms},
         Row{"throttle_zero_floors_at_1s", http(429, 0ms), 1, 0.0, Action::kThrottle, 1000ms},
         Row{"throttle_subsecond_floors_at_1s", http(429, 300ms), 1, 0.0, Action::kThrottle, 1000ms},

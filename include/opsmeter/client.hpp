@@ -6,10 +6,11 @@
 // 300-800 ms timeouts). The worker applies the delivery policy:
 //
 //   2xx            delivered (the body is parsed best-effort for the budget posture)
-//   429            the whole sender waits for Retry-After (seconds or HTTP-date, 1 s if absent,
-//                  capped by `max_retry_after`, plus up to 10% drawn at random), then resends
-//                  the same record (same id) and sends at a learned, paced rate
-//                  (`rate_decrease`, `rate_growth`) until it is back above the rate of before
+//   429            the record waits for Retry-After (seconds or HTTP-date, 1 s if absent, plus
+//                  up to 10% drawn at random, capped by `max_retry_after`), then is resent (same
+//                  id); the whole sender waits only when most answers are 429s, and sends are
+//                  paced at a learned rate (`rate_decrease`, `rate_growth`) once the 429s are
+//                  shown to be about the send rate (random 429s are judged noise)
 //   402            no retry; telemetry pauses for `pause_window`: new records are dropped at
 //                  `record()` as `paused`, queued ones are dropped and counted; after the
 //                  window one probe record decides whether to resume. Provider calls continue.
@@ -167,7 +168,10 @@ struct Options {
   // records arrive and handed back as they leave: an idle client holds none of it.
   std::size_t queue_capacity = 100000;         // records; 1 to 1,000,000
   std::size_t queue_max_bytes = 32u << 20;     // bytes; 64 KiB to 16 GiB
-  std::size_t max_in_flight = 4;       // concurrent requests; 1 to 64
+  std::size_t max_in_flight = 4;       // concurrent requests (HTTP/1.1: connections); 1 to 64
+  // Over HTTP/2 (negotiated with the server, checked on every answer) the requests are streams
+  // on one connection and this many may be in flight; 1 to 256.
+  std::size_t max_streams = 32;
   int max_retries = 2;                 // resends after a transient failure; 0 to 10
   std::chrono::milliseconds retry_base_delay{200};   // backoff = rand(0, base * 2^n)
   std::chrono::milliseconds retry_max_delay{5000};   // backoff cap
@@ -188,10 +192,10 @@ struct Options {
   // min * 2^n (capped at max), half of it drawn at random. The first answer resumes sending.
   std::chrono::milliseconds unreachable_probe_min{1000};   // 1 ms to 1 h
   std::chrono::milliseconds unreachable_probe_max{60000};  // unreachable_probe_min to 1 h
-  // After a 429's Retry-After window, sending resumes paced, not at full speed: each new
-  // throttle window cuts the rate to rate_decrease times the accepted rate (2xx per second),
-  // which then grows back along a cubic curve scaled by rate_growth (requests/s per s^3);
-  // pacing ends once the rate is back above what was accepted before the first 429.
+  // The send rate after 429s (README, "The send rate after 429s"): once the 429s are shown to
+  // be about the send rate, the pace is cut to rate_decrease times the rate the server
+  // accepted over the last second, then grows back along a cubic curve scaled by rate_growth
+  // (requests/s per s^3); pacing ends above the rate sent before the first cut.
   double rate_decrease = 0.8;  // 0.1 to 0.95
   double rate_growth = 0.4;    // 0.01 to 100
   double min_send_rate = 1.0;  // requests/s, the lowest pace; 0.01 to 10,000

@@ -19,6 +19,12 @@ std::string seconds_text(Millis ms) {
   return buffer;
 }
 
+std::string per_second(double rate) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.0f", rate);
+  return buffer;
+}
+
 }  // namespace
 
 template <typename Event>
@@ -110,11 +116,52 @@ void Accounting::sent(std::uint64_t requests, std::uint64_t bytes) noexcept {
 
 void Accounting::retried() noexcept { shared_.retried.fetch_add(1, std::memory_order_relaxed); }
 
-void Accounting::throttled(TimePoint now, TimePoint until, bool window_started) {
+void Accounting::throttled(TimePoint now, TimePoint until, const ThrottleEvents& events, double pace) {
   shared_.throttled.fetch_add(1, std::memory_order_relaxed);
-  if (!window_started) return;
-  logger_.log(LogLevel::kWarn, "Telemetry throttled, retry after " +
-                                   seconds_text(std::chrono::duration_cast<Millis>(until - now)) + "s");
+  ++throttled_in_state_;
+  if (events.throttling_started) {
+    throttled_in_state_ = 1;
+    throttled_since_line_ = 0;
+    next_throttle_line_ = now + kRepeatLogInterval;
+    std::string line = "Telemetry throttled, retry after " +
+                       seconds_text(std::chrono::duration_cast<Millis>(until - now)) + "s";
+    if (events.pacing_started) {
+      line += "; pacing sends at " + per_second(pace) + " requests/s, learned from the accepted rate";
+      cuts_since_line_ = 0;
+      next_pacing_line_ = now + kRepeatLogInterval;
+    }
+    logger_.log(LogLevel::kWarn, line);
+    return;
+  }
+  ++throttled_since_line_;
+  if (events.pacing_started) {
+    cuts_since_line_ = 0;
+    next_pacing_line_ = now + kRepeatLogInterval;
+    logger_.log(LogLevel::kWarn, "ingest throttling (429): pacing sends at " + per_second(pace) +
+                                     " requests/s, learned from the accepted rate; rising while answers succeed");
+  } else if (events.cut) {
+    ++cuts_since_line_;
+    if (now >= next_pacing_line_) {
+      next_pacing_line_ = now + kRepeatLogInterval;
+      logger_.log(LogLevel::kWarn, "ingest throttling (429): pacing now at " + per_second(pace) +
+                                       " requests/s (" + std::to_string(cuts_since_line_) +
+                                       " cut(s) since the last line)");
+      cuts_since_line_ = 0;
+    }
+  }
+  if (now >= next_throttle_line_) {
+    next_throttle_line_ = now + kRepeatLogInterval;
+    logger_.log(LogLevel::kWarn, "Telemetry still throttled: " + std::to_string(throttled_since_line_) +
+                                     " answers 429 since the last line; retry after " +
+                                     seconds_text(std::chrono::duration_cast<Millis>(until - now)) + "s");
+    throttled_since_line_ = 0;
+  }
+}
+
+void Accounting::throttling_ended(Millis lasted) {
+  logger_.log(LogLevel::kInfo, "Telemetry throttling ended after " + seconds_text(lasted) + "s (" +
+                                   std::to_string(throttled_in_state_) + " answers 429)");
+  throttled_in_state_ = 0;
 }
 
 void Accounting::paused(const std::string& reason, Millis window, bool already_paused) {
@@ -210,22 +257,10 @@ void Accounting::reachable_again(Millis down_for, std::size_t held) {
   link_down_reason_.clear();
 }
 
-namespace {
-std::string per_second(double rate) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.0f", rate);
-  return buffer;
-}
-}  // namespace
-
-void Accounting::pacing_started(double limit) {
-  logger_.log(LogLevel::kWarn, "ingest throttling (429): pacing sends at " + per_second(limit) +
-                                   " requests/s, learned from the accepted rate; rising while answers succeed");
-}
-
 void Accounting::pacing_ended(double limit) {
   logger_.log(LogLevel::kInfo, "ingest throttling over: pacing ended at " + per_second(limit) +
-                                   " requests/s, above the rate sent before the first 429");
+                                   " requests/s (above the rate sent before the first cut, or no cut for " +
+                                   seconds_text(SendRate::kCalm) + "s)");
 }
 
 void Accounting::probing(Millis down_for) {

@@ -14,6 +14,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "delivery/gate.hpp"
 #include "delivery/shared_state.hpp"
 #include "transport/transport.hpp"
 
@@ -42,7 +43,11 @@ class Accounting {
 
   void sent(std::uint64_t requests, std::uint64_t bytes) noexcept;
   void retried() noexcept;
-  void throttled(TimePoint now, TimePoint until, bool window_started);
+  // A 429 whose record waits until `until`. Throttling is logged as a state: one warning when
+  // it starts (with the pace if pacing starts with it), at most one a minute while it lasts
+  // (the 429s since the last line), one info line when it ends.
+  void throttled(TimePoint now, TimePoint until, const ThrottleEvents& events, double pace);
+  void throttling_ended(Millis lasted);
   void paused(const std::string& reason, Millis window, bool already_paused);
   void resumed(const std::string& reason);
   void user_id_hashed_as_pii();
@@ -55,8 +60,8 @@ class Accounting {
   void connection_failed(const HttpResult& result);
   // The gate saw the outage end after `down_for`, with `held` records waiting: logged once.
   void reachable_again(Millis down_for, std::size_t held);
-  // Pacing after 429s started, at `limit` requests/s, or ended (last limit).
-  void pacing_started(double limit);
+  // Pacing after 429s ended (last limit); it starts and moves in throttled(). Logged like
+  // throttling: a warning when it starts, at most one line a minute while it moves, info at the end.
   void pacing_ended(double limit);
   // A request sent to test an ingest API unreachable for `down_for` (logged at debug level).
   void probing(Millis down_for);
@@ -97,6 +102,13 @@ class Accounting {
   std::string link_down_reason_;  // the connection failure last logged (without libcurl's "after N
                                   // ms"); empty when answers come
   bool link_down_tls_ = false;
+  // Throttling and pacing as states: 429s and cuts since the last line, and when the next
+  // line may be written.
+  std::uint64_t throttled_since_line_ = 0;
+  std::uint64_t throttled_in_state_ = 0;
+  TimePoint next_throttle_line_{};
+  std::uint64_t cuts_since_line_ = 0;
+  TimePoint next_pacing_line_{};
   std::uint64_t record_side_drops_logged_ = 0;
   TimePoint next_drop_log_{};
   struct Repeats {

@@ -35,10 +35,10 @@ Dispatcher::Dispatcher(const Config& config, SharedState& shared, Transport& tra
       preparer_(config.options),
       clock_(clock),
       rng_(std::random_device{}()),
-      in_flight_(config.options.max_in_flight),
-      retry_capacity_(std::max<std::size_t>(16, 4 * config.options.max_in_flight)),
+      in_flight_(std::max(config.options.max_in_flight, config.options.max_streams)),
+      retry_capacity_(std::max<std::size_t>(64, 4 * in_flight_.size())),
       spool_(spool != nullptr && spool->enabled() ? spool : nullptr) {
-  retries_.reserve(retry_capacity_ + config.options.max_in_flight);
+  retries_.reserve(retry_capacity_ + in_flight_.size());
 }
 
 TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexcept {
@@ -47,7 +47,9 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
     transport_.collect(results_);
     if (clock_ && !results_.empty()) now = std::max(now, clock_());
     for (HttpResult& result : results_) handle(result, now, wall_now);
+    gate_.set_max_in_flight(std::min(in_flight_.size(), transport_.capacity()));
     gate_.advance(now);
+    if (const std::optional<Millis> lasted = gate_.throttling_ended(now)) accounting_.throttling_ended(*lasted);
     if (gate_.paused()) drop_waiting(DropReason::kPaused);
     if (spool_ != nullptr) load_spooled(now, wall_now);
     dispatch(now, wall_now);
@@ -168,12 +170,12 @@ void Dispatcher::apply(Pending& pending, const Decision& decision, int http_stat
       retries_.push_back(std::move(pending));
       return;
     case Action::kThrottle: {
-      bool pacing_started = false;
-      const bool window_started = gate_.throttle(decision.not_before, now, pacing_started);
-      accounting_.throttled(now, decision.not_before, window_started);
-      if (pacing_started) accounting_.pacing_started(gate_.send_rate_limit());
+      // The record waits for its own Retry-After window; the others only when the send rate
+      // judges that most answers are 429s (a hold), and they are paced after a cut.
+      const ThrottleEvents events = gate_.throttle(decision.not_before, now, in_flight_count_);
+      accounting_.throttled(now, decision.not_before, events, gate_.send_rate_limit());
       pending.throttled_sends += 1;
-      pending.not_before = gate_.throttled_until();
+      pending.not_before = decision.not_before;
       retries_.push_back(std::move(pending));
       return;
     }

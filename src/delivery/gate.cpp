@@ -23,7 +23,7 @@ std::size_t DeliveryGate::send_limit() const noexcept {
 
 bool DeliveryGate::may_send(TimePoint now, std::size_t in_flight) noexcept {
   if (unreachable_ && now < next_probe_at_) return false;
-  return mode_ != Mode::kPaused && now >= throttled_until_ && in_flight < send_limit() && rate_.may_send(now);
+  return mode_ != Mode::kPaused && now >= held_until_ && in_flight < send_limit() && rate_.may_send(now);
 }
 
 void DeliveryGate::sent(TimePoint now) noexcept { rate_.sent(now); }
@@ -36,15 +36,16 @@ bool DeliveryGate::rate_answer(TimePoint now, bool accepted) {
 }
 
 TimePoint DeliveryGate::opens_at(TimePoint now) noexcept {
-  TimePoint at = std::max(throttled_until_, rate_.next_send(std::max(now, throttled_until_)));
+  TimePoint at = std::max(held_until_, rate_.next_send(std::max(now, held_until_)));
   return unreachable_ ? std::max(at, next_probe_at_) : at;
 }
 
 TimePoint DeliveryGate::next_change(TimePoint now, TimePoint limit) noexcept {
   TimePoint next = limit;
-  if (throttled_until_ > now) next = std::min(next, throttled_until_);
+  if (held_until_ > now) next = std::min(next, held_until_);
+  if (throttling_ && throttled_until_ > now) next = std::min(next, throttled_until_);
   if (rate_.pacing() && !rate_.may_send(now)) {
-    next = std::min(next, std::max(throttled_until_, rate_.next_send(now)));
+    next = std::min(next, std::max(held_until_, rate_.next_send(now)));
   }
   if (mode_ == Mode::kPaused) next = std::min(next, paused_until_);
   if (unreachable_ && next_probe_at_ > now) next = std::min(next, next_probe_at_);
@@ -81,15 +82,30 @@ bool DeliveryGate::answered(TimePoint now, Millis& down_for) {
   return true;
 }
 
-bool DeliveryGate::throttle(TimePoint until, TimePoint now, bool& pacing_started) {
-  pacing_started = false;
-  if (until <= throttled_until_) return false;
-  const bool started = throttled_until_ <= now;
-  // One cut per throttle window: the other requests in flight when it opened answer 429 too.
-  if (started) pacing_started = rate_.throttled(now, until);
-  throttled_until_ = until;
+ThrottleEvents DeliveryGate::throttle(TimePoint until, TimePoint now, std::size_t in_flight) {
+  ThrottleEvents events;
+  if (!throttling_ || throttled_until_ <= now) {
+    events.throttling_started = !throttling_;
+    if (!throttling_) throttling_since_ = now;
+    throttling_ = true;
+  }
+  throttled_until_ = std::max(throttled_until_, until);
+  const RateVerdict verdict = rate_.throttled(now, until, in_flight);
+  events.cut = verdict.cut;
+  events.pacing_started = verdict.pacing_started;
+  if (verdict.hold && until > held_until_) {
+    events.hold_started = held_until_ <= now;
+    held_until_ = until;
+  }
   publish();
-  return started;
+  return events;
+}
+
+std::optional<Millis> DeliveryGate::throttling_ended(TimePoint now) noexcept {
+  if (!throttling_ || now < throttled_until_) return std::nullopt;
+  throttling_ = false;
+  publish();
+  return std::chrono::duration_cast<Millis>(now - throttling_since_);
 }
 
 bool DeliveryGate::pause(TimePoint until, const std::string& reason) {
@@ -121,7 +137,8 @@ void DeliveryGate::publish() {
   next.paused = mode_ != Mode::kNormal;
   next.pause_reason = pause_reason_;
   next.paused_until = paused_until_;
-  next.throttled_until = throttled_until_;
+  next.throttled_until = throttling_ ? throttled_until_ : TimePoint{};
+  next.held_until = held_until_;
   next.unreachable = unreachable_;
   next.unreachable_reason = unreachable_reason_;
   next.unreachable_since = unreachable_since_;

@@ -6,11 +6,13 @@
 // All members except status() are called from the worker thread only.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "base/clock.hpp"
@@ -23,7 +25,8 @@ struct GateStatus {
   bool paused = false;
   std::string pause_reason;
   TimePoint paused_until{};
-  TimePoint throttled_until{};
+  TimePoint throttled_until{};  // while throttled: the end of the latest 429's window
+  TimePoint held_until{};       // the whole sender waits until then (most answers were 429s)
   bool unreachable = false;
   std::string unreachable_reason;
   TimePoint unreachable_since{};
@@ -38,6 +41,14 @@ struct ProbeBackoff {
   Millis max{60000};
 };
 
+// What one 429 changed.
+struct ThrottleEvents {
+  bool throttling_started = false;  // no 429's window was open before it
+  bool hold_started = false;        // the whole sender now waits (no hold was open)
+  bool cut = false;                 // the pace was lowered
+  bool pacing_started = false;      // ... and pacing began with it
+};
+
 class DeliveryGate {
  public:
   // `paused_until_ns` is the flag record() reads to drop records during a pause without
@@ -48,26 +59,34 @@ class DeliveryGate {
   // Once the pause window has ended, one probe request decides whether the pause is over.
   void advance(TimePoint now) noexcept;
 
+  // The transport says how many requests it can carry now (more over HTTP/2).
+  void set_max_in_flight(std::size_t n) noexcept { max_in_flight_ = std::max<std::size_t>(1, n); }
+
   bool paused() const noexcept { return mode_ == Mode::kPaused; }
   bool unreachable() const noexcept { return unreachable_; }
   TimePoint unreachable_since() const noexcept { return unreachable_since_; }
+  // The end of the latest 429's window (of any record), and of the whole sender's hold.
   TimePoint throttled_until() const noexcept { return throttled_until_; }
+  TimePoint held_until() const noexcept { return held_until_; }
   // How many requests may be in flight: one while probing (after a pause or in an outage), else
   // max_in_flight.
   std::size_t send_limit() const noexcept;
-  // Not paused, not throttled at `now`, not before the next probe of an outage, and fewer than
+  // Not paused, not held after 429s at `now`, not before the next probe of an outage, and fewer than
   // send_limit() requests in flight.
   bool may_send(TimePoint now, std::size_t in_flight) noexcept;
-  // The earliest time the gate may open: the end of the throttle window, and in an outage the
+  // The earliest time the gate may open: the end of a hold after 429s, and in an outage the
   // next probe (a pause is left out: it drops what waits).
   TimePoint opens_at(TimePoint now) noexcept;
-  // The end of the current pause or throttle window if it comes before `limit`, else `limit`.
+  // The end of the current pause, hold or throttling if it comes before `limit`, else `limit`.
   TimePoint next_change(TimePoint now, TimePoint limit) noexcept;
 
-  // A 429 asks for no request before `until`. True when this starts a window (none was open
-  // at `now`); a later `until` extends the window, an earlier one changes nothing. A new window
-  // also cuts the send rate (rate.hpp): `pacing_started` says whether pacing began with it.
-  bool throttle(TimePoint until, TimePoint now, bool& pacing_started);
+  // A 429 at `now` asks for no resend of its record before `until`; `in_flight` requests are
+  // still out. The send rate judges what it means (rate.hpp): nothing for the others, a cut of
+  // the pace, or a hold of the whole sender until `until` when most answers are 429s.
+  ThrottleEvents throttle(TimePoint until, TimePoint now, std::size_t in_flight);
+  // The end of throttling (no 429's window is open any more) as of `now`: how long it lasted,
+  // once; nullopt while it lasts or when it was already reported.
+  std::optional<Millis> throttling_ended(TimePoint now) noexcept;
   // A request starts at `now`: it takes one of the send rate's tokens while pacing.
   void sent(TimePoint now) noexcept;
   // A non-429 answer at `now` (`accepted`: a 2xx), for the send rate. True when pacing ends.
@@ -94,11 +113,14 @@ class DeliveryGate {
 
   void publish();
 
-  const std::size_t max_in_flight_;
+  std::size_t max_in_flight_;
   std::atomic<std::int64_t>& paused_until_ns_;
   Mode mode_ = Mode::kNormal;
   TimePoint paused_until_{};
   TimePoint throttled_until_{};
+  TimePoint held_until_{};
+  bool throttling_ = false;
+  TimePoint throttling_since_{};
   std::string pause_reason_;
   const ProbeBackoff probe_backoff_;
   SendRate rate_;

@@ -183,6 +183,7 @@ Config finalize_options(Options options, const InternalOptions& internal) {
                                                             std::size_t{16} << 30, "queue_max_bytes", warnings);
   options.max_in_flight =
       clamp_with_warning<std::size_t>(options.max_in_flight, 1, 64, "max_in_flight", warnings);
+  options.max_streams = clamp_with_warning<std::size_t>(options.max_streams, 1, 256, "max_streams", warnings);
   options.max_retries = clamp_with_warning(options.max_retries, 0, 10, "max_retries", warnings);
   const Millis day{86400000};
   options.retry_base_delay = clamp_ms(options.retry_base_delay, Millis(1), day, "retry_base_delay", warnings);

@@ -142,6 +142,7 @@ CurlSettings curl_settings(const Config& config) {
   settings.user_agent = std::string("opsmeter-cpp/") + version();
   settings.timeout = config.options.timeout;
   settings.max_in_flight = config.options.max_in_flight;
+  settings.max_streams = config.options.max_streams;
   settings.ca_bundle = config.options.ca_bundle;
   settings.ca_path = config.options.ca_path;
   settings.proxy = config.proxy;

@@ -187,7 +187,7 @@ class CurlTransport final : public Transport {
       error = "could not build request headers";
       return;
     }
-    slots_.resize(settings_.max_in_flight);
+    slots_.resize(std::max(settings_.max_in_flight, settings_.max_streams));
     for (Slot& slot : slots_) {
       slot.sockets = &sockets_;
       slot.easy = curl_.easy_init();
@@ -283,6 +283,10 @@ class CurlTransport final : public Transport {
     }
   }
 
+  std::size_t capacity() const noexcept override {
+    return multiplexing_ ? std::max(settings_.max_in_flight, settings_.max_streams) : settings_.max_in_flight;
+  }
+
   void wakeup() noexcept override { curl_.multi_wakeup(multi_); }
 
   void abandon_after_fork() noexcept override {
@@ -293,8 +297,8 @@ class CurlTransport final : public Transport {
  private:
   bool configure_multi() {
     const long limit = static_cast<long>(settings_.max_in_flight);
-    // Over HTTP/2 the requests in flight share one connection as streams; over HTTP/1.1 each
-    // needs its own, and there are never more than the in-flight limit.
+    // Over HTTP/2 the requests in flight share one connection as streams (up to max_streams);
+    // over HTTP/1.1 each needs its own, and there are never more than max_in_flight.
     return curl_.multi_setopt_long(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) == CURLM_OK &&
            curl_.multi_setopt_long(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, limit) == CURLM_OK &&
            curl_.multi_setopt_long(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, limit) == CURLM_OK &&
@@ -389,6 +393,11 @@ class CurlTransport final : public Transport {
       long status = 0;
       curl_.easy_getinfo_long(slot.easy, CURLINFO_RESPONSE_CODE, &status);
       result.http_status = static_cast<int>(status);
+      // Whether the server multiplexes, as of its latest answer: HTTP/2 streams share one
+      // connection, so more may be in flight (capacity()).
+      long version = 0;
+      curl_.easy_getinfo_long(slot.easy, CURLINFO_HTTP_VERSION, &version);
+      multiplexing_ = version == CURL_HTTP_VERSION_2_0 || version == CURL_HTTP_VERSION_3;
       result.body = std::move(slot.body);
       result.retry_after = std::move(slot.retry_after);
     } else {
@@ -408,6 +417,7 @@ class CurlTransport final : public Transport {
   curl_slist* headers_ = nullptr;
   std::vector<Slot> slots_;  // sized once; the handles' callbacks point into it
   bool added_since_perform_ = false;
+  bool multiplexing_ = false;  // the latest answer came over HTTP/2
 };
 
 }  // namespace

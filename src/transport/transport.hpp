@@ -70,6 +70,9 @@ class Transport {
   virtual void wait(Millis max_wait) = 0;
   // Cancels every transfer in flight, reporting each as TransportError::kAborted.
   virtual void abort_all(std::vector<HttpResult>& aborted) = 0;
+  // How many requests may be in flight now: more once the server is known to multiplex
+  // (HTTP/2 streams on one connection) than when each needs a connection of its own.
+  virtual std::size_t capacity() const noexcept = 0;
   // Any thread: makes a current or the next wait() return promptly.
   virtual void wakeup() noexcept = 0;
   // In a child after fork(): closes the sockets this transport opened without writing a byte

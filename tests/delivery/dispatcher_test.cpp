@@ -44,7 +44,9 @@ class ScriptedTransport final : public Transport {
     }
     open.clear();
   }
+  std::size_t capacity() const noexcept override { return capacity_; }
   void wakeup() noexcept override {}
+  std::size_t capacity_ = 4;  // what the server allows: max_in_flight over HTTP/1.1
 
   // Answers the oldest open request.
   void answer(int status, std::string retry_after = {}, std::string body = {}) {
@@ -95,6 +97,7 @@ class DispatcherTest : public ::testing::Test {
     o.api_key = "k";
     o.base_url = "http://127.0.0.1:1";
     o.max_in_flight = max_in_flight;
+    transport_.capacity_ = max_in_flight;  // an HTTP/1.1 server
     o.pause_window = 10s;
     o.max_record_age = max_record_age_;
     config_ = finalize_options(o);
@@ -153,7 +156,10 @@ TEST_F(DispatcherTest, DeliversAndCounts) {
   expect_identity();
 }
 
-TEST_F(DispatcherTest, ThrottleHoldsTheWholeSenderUntilRetryAfter) {
+// A lone 429 holds its record until its Retry-After window ends (3 s, plus up to 10% drawn),
+// then resends it first, unchanged; the other records go on meanwhile, unpaced (one 429 is no
+// evidence about the send rate).
+TEST_F(DispatcherTest, A429HoldsItsRecordUntilRetryAfterAndNotTheOthers) {
   build(1);
   const std::string a = push(t0_);
   const std::string b = push(t0_);
@@ -161,29 +167,49 @@ TEST_F(DispatcherTest, ThrottleHoldsTheWholeSenderUntilRetryAfter) {
   ASSERT_EQ(transport_.sent.size(), 1u);
   transport_.answer(429, "3");
   step(t0_);
-  EXPECT_EQ(transport_.sent.size(), 1u);
-  EXPECT_FALSE(dispatcher_->wants_records(t0_));
-  const TimePoint until = gate_->throttled_until();  // 3 s, plus up to 10% drawn
+  ASSERT_EQ(transport_.sent.size(), 2u);  // b goes at once
+  EXPECT_EQ(id_in(transport_.sent[1].body), b);
+  transport_.answer(200);
+  const TimePoint until = gate_->throttled_until();  // a's window: 3 s, plus up to 10% drawn
   EXPECT_GE(until, t0_ + 3000ms);
   EXPECT_LT(until, t0_ + 3300ms);
+  EXPECT_EQ(gate_->held_until(), TimePoint{});
+  EXPECT_EQ(gate_->send_rate_limit(), 0.0);
+  step(t0_ + 1ms);
   step(until - 1ms);
-  EXPECT_EQ(transport_.sent.size(), 1u);  // neither the throttled record nor the queued one
+  EXPECT_EQ(transport_.sent.size(), 2u);  // a not inside its window
   step(until);
-  ASSERT_EQ(transport_.sent.size(), 2u);
-  EXPECT_EQ(id_in(transport_.sent[1].body), a);  // the same record, resent first
-  EXPECT_EQ(transport_.sent[1].body, transport_.sent[0].body);
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  EXPECT_EQ(id_in(transport_.sent[2].body), a);
+  EXPECT_EQ(transport_.sent[2].body, transport_.sent[0].body);
   transport_.answer(200);
   step(until + 1ms);
-  // Then paced: nothing was accepted before the 429, so the pace starts at min_send_rate (1/s).
-  EXPECT_GT(gate_->send_rate_limit(), 0.0);
-  EXPECT_EQ(transport_.sent.size(), 2u);
-  step(until + 1500ms);
-  ASSERT_EQ(transport_.sent.size(), 3u);
-  EXPECT_EQ(id_in(transport_.sent[2].body), b);
-  transport_.answer(200);
-  step(until + 1501ms);
   EXPECT_EQ(shared_->delivered.load(), 2u);
   EXPECT_EQ(shared_->throttled.load(), 1u);
+  expect_identity();
+}
+
+// When most answers are 429s, the whole sender holds until the window of the 429 that showed
+// it, then sends paced.
+TEST_F(DispatcherTest, MostlyThrottledHoldsTheWholeSenderThenPaces) {
+  build(1);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(push(t0_));
+  TimePoint now = t0_;
+  for (int i = 0; i < 8; ++i) {
+    now = run_until_sent(now, static_cast<std::size_t>(i) + 1);
+    transport_.answer(429, "2");
+  }
+  step(now);
+  ASSERT_GT(gate_->held_until(), now);
+  const TimePoint held = gate_->held_until();
+  EXPECT_GT(gate_->send_rate_limit(), 0.0);  // paced from the floor: nothing was accepted
+  const std::size_t sent = transport_.sent.size();
+  step(held - 1ms);
+  EXPECT_EQ(transport_.sent.size(), sent);  // nothing inside the hold
+  run_until_sent(held, sent + 1);
+  EXPECT_EQ(transport_.sent.size(), sent + 1);
+  EXPECT_EQ(shared_->throttled.load(), 8u);
   expect_identity();
 }
 

@@ -16,10 +16,7 @@ class GateTest : public ::testing::Test {
   std::atomic<std::int64_t> paused_until_ns_{0};
   DeliveryGate gate_{4, paused_until_ns_};
 
-  bool throttle(TimePoint until, TimePoint now) {
-    bool pacing_started = false;
-    return gate_.throttle(until, now, pacing_started);
-  }
+  bool throttle(TimePoint until, TimePoint now) { return gate_.throttle(until, now, 0).throttling_started; }
 };
 
 TEST_F(GateTest, OpenUntilTheInFlightLimit) {
@@ -32,17 +29,41 @@ TEST_F(GateTest, OpenUntilTheInFlightLimit) {
   EXPECT_EQ(status->throttled_until, TimePoint{});
 }
 
-TEST_F(GateTest, ThrottleWindowStartsExtendsAndNeverShrinks) {
-  EXPECT_TRUE(throttle(t0_ + 2s, t0_));  // a new window
+// Throttling is a state: it starts with a 429, lasts while any 429's window is open (later
+// ones extend it, earlier ones do not shorten it) and ends once, when the last window ends. A
+// lone 429 holds only its record: the gate stays open for the others.
+TEST_F(GateTest, ThrottlingStartsExtendsAndEndsOnce) {
+  EXPECT_TRUE(throttle(t0_ + 2s, t0_));  // throttling starts
+  EXPECT_TRUE(gate_.may_send(t0_ + 1ms, 0));
+  EXPECT_EQ(gate_.held_until(), TimePoint{});
+  EXPECT_EQ(gate_.next_change(t0_, t0_ + 10s), t0_ + 2s);  // its end is a change to look at
+  EXPECT_FALSE(throttle(t0_ + 3s, t0_ + 1s));  // extends it: no new start
+  EXPECT_EQ(gate_.throttled_until(), t0_ + 3s);
+  EXPECT_FALSE(throttle(t0_ + 2500ms, t0_ + 1s));  // earlier: does not shorten it
+  EXPECT_EQ(gate_.throttled_until(), t0_ + 3s);
+  EXPECT_EQ(gate_.status()->throttled_until, t0_ + 3s);
+  EXPECT_FALSE(gate_.throttling_ended(t0_ + 2999ms).has_value());
+  const std::optional<Millis> lasted = gate_.throttling_ended(t0_ + 3s);
+  ASSERT_TRUE(lasted.has_value());
+  EXPECT_EQ(*lasted, 3000ms);
+  EXPECT_FALSE(gate_.throttling_ended(t0_ + 4s).has_value());  // reported once
+  EXPECT_EQ(gate_.status()->throttled_until, TimePoint{});
+  EXPECT_TRUE(throttle(t0_ + 5s, t0_ + 4s));  // a new start
+}
+
+// When most answers are 429s (half of the last 16), the whole sender holds until that 429's
+// window ends, and the pace is cut.
+TEST_F(GateTest, MostAnswers429HoldTheWholeSender) {
+  ThrottleEvents events;
+  for (int i = 0; i < 8; ++i) events = gate_.throttle(t0_ + 2s, t0_ + 1ms * i, 3);
+  EXPECT_TRUE(events.hold_started);
+  EXPECT_TRUE(events.cut);
+  EXPECT_TRUE(events.pacing_started);
+  EXPECT_EQ(gate_.held_until(), t0_ + 2s);
   EXPECT_FALSE(gate_.may_send(t0_ + 1999ms, 0));
-  EXPECT_EQ(gate_.next_change(t0_, t0_ + 10s), t0_ + 2s);
-  EXPECT_FALSE(throttle(t0_ + 3s, t0_ + 1s));  // extends the open window: no new start
-  EXPECT_EQ(gate_.throttled_until(), t0_ + 3s);
-  EXPECT_FALSE(throttle(t0_ + 2500ms, t0_ + 1s));  // earlier: ignored
-  EXPECT_EQ(gate_.throttled_until(), t0_ + 3s);
-  EXPECT_TRUE(gate_.may_send(t0_ + 3s, 0));
-  EXPECT_TRUE(throttle(t0_ + 5s, t0_ + 4s));  // the old window had ended: a new one
-  EXPECT_EQ(gate_.status()->throttled_until, t0_ + 5s);
+  EXPECT_GT(gate_.send_rate_limit(), 0.0);
+  EXPECT_EQ(gate_.status()->held_until, t0_ + 2s);
+  EXPECT_GE(gate_.opens_at(t0_ + 10ms), t0_ + 2s);
 }
 
 TEST_F(GateTest, PauseThenOneProbeThenResume) {

@@ -172,15 +172,17 @@ bool Nghttpd::start() {
   return up;
 }
 
-bool ScriptedH2Server::start(const std::string& script) {
+bool ScriptedH2Server::start(const std::string& script, H2Delay delay) {
   const TestPki& pki = test_pki();
   if (!pki.ok || !have(OPSMETER_SYSTEM_PYTHON, "python3-h2")) return false;
   const std::string dir = scratch_dir();
   log_ = dir + "/requests.log";
+  stats_ = dir + "/stats";
   const bool spawned = process_.start(
       {OPSMETER_SYSTEM_PYTHON, std::string(OPSMETER_TLS_TOOLS_DIR) + "/h2_server.py", "--cert",
        pki.server_cert, "--key", pki.server_key, "--port-file", dir + "/port", "--log", log_,
-       "--script", script},
+       "--script", script, "--delay-ms", std::to_string(delay.ms), "--delay-fraction",
+       std::to_string(delay.fraction), "--seed", std::to_string(delay.seed), "--stats-file", stats_},
       dir + "/server.log");
   const std::string port = spawned ? wait_for_file(dir + "/port", kStartTimeout) : "";
   port_ = std::atoi(port.c_str());
@@ -199,6 +201,8 @@ std::vector<std::pair<int, std::string>> ScriptedH2Server::requests() const {
   }
   return out;
 }
+
+int ScriptedH2Server::most_open_streams() const { return std::atoi(read_file(stats_).c_str()); }
 
 bool ScriptedH2Server::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
   return poll_until(timeout, [&] { return requests().size() >= n; });

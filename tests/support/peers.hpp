@@ -66,9 +66,19 @@ class Nghttpd {
 
 // tests/tls/h2_server.py: answers the ingest POSTs with the scripted statuses ("429:1,200,402"),
 // over HTTP/2 only, and logs what it received.
+// A slow tail for ScriptedH2Server: `fraction` of the requests (drawn with `seed`) answered
+// `ms` after they arrived, each stream on its own; 0 ms: every answer at once.
+struct H2Delay {
+  int ms = 0;
+  double fraction = 1.0;
+  int seed = 1;
+};
+
 class ScriptedH2Server {
  public:
-  bool start(const std::string& script);
+  bool start(const std::string& script, H2Delay delay = H2Delay{});
+  // The most requests the server held open at once (received, not yet answered).
+  int most_open_streams() const;
   std::string base_url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   // (status answered, externalRequestId) per request, in order.
   std::vector<std::pair<int, std::string>> requests() const;
@@ -77,6 +87,7 @@ class ScriptedH2Server {
  private:
   int port_ = 0;
   std::string log_;
+  std::string stats_;
   ChildProcess process_;
 };
 

@@ -3,12 +3,16 @@
 
 Answers each POST with the next status of --script (then 200), for example
 "429:1,200,402": a 429 with Retry-After 1, a 200, a 402 plan-limit answer. Logs one line per
-request to --log ("<status> <externalRequestId>"), writes its port to --port-file once it
-listens, and serves until killed. ALPN offers only h2, so an HTTP/1.1 client cannot talk to it.
+request to --log as it arrives ("<status> <externalRequestId>"), writes its port to --port-file
+once it listens, and serves until killed. ALPN offers only h2, so an HTTP/1.1 client cannot talk
+to it. A slow tail: with --delay-ms D, a --delay-fraction share of the requests (all with 1.0,
+drawn with --seed) is answered D ms after it arrived, each stream on its own while the others
+are answered at once; --stats-file then holds the most streams seen open at once.
 """
 import argparse
 import json
 import os
+import random
 import socket
 import ssl
 import threading
@@ -23,11 +27,41 @@ parser.add_argument("--key", required=True)
 parser.add_argument("--port-file", required=True)
 parser.add_argument("--log", required=True)
 parser.add_argument("--script", default="")
+parser.add_argument("--delay-ms", type=int, default=0)
+parser.add_argument("--delay-fraction", type=float, default=1.0)
+parser.add_argument("--seed", type=int, default=1)
+parser.add_argument("--stats-file", default="")
 args = parser.parse_args()
 
 script = [s for s in args.script.split(",") if s]
 lock = threading.Lock()
 log = open(args.log, "a", buffering=1)
+draw = random.Random(args.seed)
+open_streams = 0
+most_open = 0
+
+
+def stream_opened():
+    global open_streams, most_open
+    with lock:
+        open_streams += 1
+        if open_streams > most_open:
+            most_open = open_streams
+            if args.stats_file:
+                with open(args.stats_file + ".tmp", "w") as f:
+                    f.write(str(most_open))
+                os.rename(args.stats_file + ".tmp", args.stats_file)
+
+
+def stream_closed():
+    global open_streams
+    with lock:
+        open_streams -= 1
+
+
+def delayed():
+    with lock:
+        return args.delay_ms > 0 and draw.random() < args.delay_fraction
 
 
 def next_answer():
@@ -54,30 +88,50 @@ def serve(sock):
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
     conn.initiate_connection()
     sock.sendall(conn.data_to_send())
+    send_lock = threading.Lock()  # the connection and the socket, shared with the timers
     bodies = {}
+
+    def answer(stream_id, status, headers, body):
+        with send_lock:
+            try:
+                conn.send_headers(stream_id, [(":status", str(status))] + headers +
+                                  [("content-length", str(len(body)))])
+                conn.send_data(stream_id, body, end_stream=True)
+                sock.sendall(conn.data_to_send())
+            except (OSError, h2.exceptions.ProtocolError, h2.exceptions.StreamClosedError):
+                pass
+        stream_closed()
+
     try:
         while True:
             data = sock.recv(65536)
             if not data:
                 return
-            for event in conn.receive_data(data):
+            with send_lock:
+                events = conn.receive_data(data)
+            for event in events:
                 if isinstance(event, h2.events.RequestReceived):
                     bodies[event.stream_id] = b""
+                    stream_opened()
                 elif isinstance(event, h2.events.DataReceived):
                     bodies[event.stream_id] = bodies.get(event.stream_id, b"") + event.data
-                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    with send_lock:
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                 elif isinstance(event, h2.events.StreamEnded):
                     body = bodies.pop(event.stream_id, b"")
                     try:
                         request_id = json.loads(body).get("externalRequestId", "")
                     except ValueError:
                         request_id = ""
-                    status, headers, answer = next_answer()
+                    status, headers, answer_body = next_answer()
                     log.write(f"{status} {request_id}\n")
-                    conn.send_headers(event.stream_id, [(":status", str(status))] + headers +
-                                      [("content-length", str(len(answer)))])
-                    conn.send_data(event.stream_id, answer, end_stream=True)
-            sock.sendall(conn.data_to_send())
+                    if delayed():
+                        threading.Timer(args.delay_ms / 1000.0, answer,
+                                        (event.stream_id, status, headers, answer_body)).start()
+                    else:
+                        answer(event.stream_id, status, headers, answer_body)
+            with send_lock:
+                sock.sendall(conn.data_to_send())
     except (OSError, h2.exceptions.ProtocolError):
         return
     finally:

@@ -57,6 +57,29 @@ TEST(Http2, ThousandRecordsMultiplexedOnOneConnection) {
   EXPECT_EQ(testing::connections_to(server.port()), 1u);
 }
 
+// Over HTTP/2 many more requests are in flight than max_in_flight (HTTP/1.1's connection
+// count): max_streams, as streams on the one connection. The server holds every answer
+// 400 ms, so what it saw open at once is what the client had in flight.
+TEST(Http2, ManyStreamsInFlightOnOneConnection) {
+  test::ScriptedH2Server server;
+  ASSERT_TRUE(server.start("", {400, 1.0, 1}));
+  test::LogCapture logs;
+  Options o = h2_options(server.base_url(), logs);
+  ASSERT_EQ(o.max_in_flight, 4u);
+  ASSERT_EQ(o.max_streams, 32u);
+  Client client = test::make_client(o);
+  // One record first: HTTP/2 is known from its answer on.
+  ASSERT_TRUE(client.record(testing::sample_record()).queued());
+  ASSERT_EQ(client.flush(30s), FlushResult::kFlushed);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
+  ASSERT_EQ(client.flush(60s), FlushResult::kFlushed) << client.stats().last_error;
+  const Stats s = client.stats();
+  EXPECT_EQ(s.delivered, 101u);
+  EXPECT_EQ(s.requests_sent, 101u);
+  EXPECT_GT(server.most_open_streams(), 4);
+  EXPECT_LE(server.most_open_streams(), 32);
+}
+
 TEST(Http2, ThrottleOverHttp2WaitsAndResendsSameId) {
   test::ScriptedH2Server server;
   ASSERT_TRUE(server.start("429:1"));

@@ -3,8 +3,9 @@
 // drain time, delivered records per second and peak RSS.
 //
 //   opsmeter-load [--records N] [--threads T] [--in-flight K] [--queue Q] [--queue-bytes B]
-//                 [--mode ok|down|slow|throttle|plan-limited|rate-limited|outage]
-//                 [--plan-limit K] [--rate R] [--burst B]
+//                 [--mode ok|down|slow|throttle|plan-limited|rate-limited|outage|
+//                         random-429|slow-tail|quiet]
+//                 [--plan-limit K] [--rate R] [--burst B] [--fraction F --delay-ms D]
 //                 [--pace P --seconds S --down-from A --down-to B]
 //                 [--base-url URL --api-key KEY] [--ca-bundle PEM] [--flush-timeout-s S]
 //
@@ -16,7 +17,11 @@
 // token bucket of R requests/s, B deep (429, Retry-After: 1, when empty; default 500 and 50).
 // outage = one thread records P records/s for S seconds while the server is stopped from A s
 // to B s and then restarted on the same port; the line adds what each server stored and how
-// many ids were stored twice.
+// many ids were stored twice. random-429 = a share F of requests (default 0.05) answered 429
+// with Retry-After: 1 at random, the rest accepted; the line adds how many were delivered
+// within --flush-timeout-s. slow-tail = a share F answered D ms late (default 0.02 and 2000).
+// quiet = one record answered 429 (Retry-After: 1), 3 s idle, then N records at once; the line
+// adds the time from that burst until every record was delivered (burst_ms).
 #include <opsmeter/opsmeter.hpp>
 #include <opsmeter/testing/mock_ingest_server.hpp>
 #include <opsmeter/testing/support.hpp>
@@ -54,6 +59,8 @@ struct Args {
   int flush_timeout_s = 120;
   double rate = 500, burst = 50;
   double pace = 250, seconds = 40, down_from = 10, down_to = 30;
+  double fraction = -1;  // random-429: 0.05, slow-tail: 0.02
+  int delay_ms = 2000;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -84,6 +91,8 @@ Args parse(int argc, char** argv) {
     else if (arg == "--seconds") a.seconds = std::atof(v.c_str());
     else if (arg == "--down-from") a.down_from = std::atof(v.c_str());
     else if (arg == "--down-to") a.down_to = std::atof(v.c_str());
+    else if (arg == "--fraction") a.fraction = std::atof(v.c_str());
+    else if (arg == "--delay-ms") a.delay_ms = std::atoi(v.c_str());
     else usage("unknown option " + arg);
   }
   if (a.records <= 0 || a.threads <= 0) usage("--records and --threads must be positive");
@@ -153,6 +162,26 @@ int run_outage(const Args& args, opsmeter::Client& client,
   return s.recorded == s.delivered + s.dropped + s.pending() ? 0 : 1;
 }
 
+// The quiet client: one record (answered 429 by the server's first fault), 3 s of nothing,
+// then N records at once.
+int run_quiet(const Args& args, opsmeter::Client& client) {
+  client.record(opsmeter::testing::sample_record());
+  std::this_thread::sleep_for(3s);
+  const auto burst = Clock::now();
+  for (long long i = 0; i < args.records; ++i) client.record(opsmeter::testing::sample_record());
+  const auto delivered = static_cast<std::uint64_t>(args.records) + 1;
+  while (client.stats().delivered < delivered && Clock::now() - burst < std::chrono::seconds(args.flush_timeout_s)) {
+    std::this_thread::sleep_for(1ms);  // polling for the end, at 1 ms resolution
+  }
+  const double burst_ms = std::chrono::duration<double, std::milli>(Clock::now() - burst).count();
+  const opsmeter::Stats s = client.stats();
+  std::printf("{\"mode\":\"quiet\",\"records\":%lld,\"delivered\":%llu,\"throttled\":%llu,\"burst_ms\":%.1f,"
+              "\"send_rate_limit\":%.0f}\n",
+              args.records, static_cast<unsigned long long>(s.delivered), static_cast<unsigned long long>(s.throttled),
+              burst_ms, client.status().send_rate_limit);
+  return s.delivered == delivered ? 0 : 1;
+}
+
 long rss_kib() {
   std::ifstream statm("/proc/self/statm");
   long pages = 0, resident = 0;
@@ -178,7 +207,16 @@ int main(int argc, char** argv) {
       else if (args.mode == "throttle") server.set_fault_every(Fault::throttle("1"), 5);
       else if (args.mode == "plan-limited") server.set_plan_limit(args.plan_limit);
       else if (args.mode == "rate-limited") server.set_rate_limit(args.rate, args.burst);
-      else if (args.mode != "ok" && args.mode != "outage") usage("unknown mode " + args.mode);
+      else if (args.mode == "random-429") {
+        server.set_fault_fraction(Fault::throttle("1"), args.fraction < 0 ? 0.05 : args.fraction);
+      } else if (args.mode == "slow-tail") {
+        server.set_fault_fraction(Fault::delay_for(std::chrono::milliseconds(args.delay_ms)),
+                                  args.fraction < 0 ? 0.02 : args.fraction);
+      } else if (args.mode == "quiet") {
+        server.push_fault(Fault::throttle("1"));
+      } else if (args.mode != "ok" && args.mode != "outage") {
+        usage("unknown mode " + args.mode);
+      }
     }
   }
 
@@ -194,6 +232,7 @@ int main(int argc, char** argv) {
   opsmeter::Client client(o);
 
   if (args.mode == "outage") return run_outage(args, client, server_ptr);
+  if (args.mode == "quiet") return run_quiet(args, client);
 
   // RSS while recording, sampled every 10 ms, to show whether memory stays flat.
   std::atomic<bool> recording{true};

@@ -16,7 +16,7 @@
 //                  window one probe record decides whether to resume. Provider calls continue.
 //   408, 5xx,      retried with exponential backoff and full jitter, same id, up to
 //   network error  `max_retries` resends, then dropped as `retries_exhausted`
-//   no connection  (DNS, refused, TLS, connect timeout, a fresh connection that never answers):
+//   no connection  (DNS, refused, TLS, connect timeout; or 6 of the last 8 requests unanswered):
 //                  the ingest API is unreachable; records are held, not dropped, and one probe
 //                  request at a time (backoff 1 s to 60 s with jitter) tests it; the first
 //                  answer resumes sending

@@ -206,38 +206,13 @@ void Accounting::abandoned_lookups(int count) {
                                    " transfer(s)); its resolver thread ends on its own");
 }
 
-namespace {
-
-// libcurl's connection errors say how long they took ("... port 9 after 0 ms: Couldn't
-// connect to server"): the same failure read "after 1 ms" on a slower probe is not a new one.
-std::string without_timing(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    if (text.compare(i, 7, " after ") == 0) {
-      std::size_t j = i + 7;
-      while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
-      if (j > i + 7 && text.compare(j, 3, " ms") == 0) {
-        i = j + 3;
-        continue;
-      }
-    }
-    out += text[i++];
-  }
-  return out;
-}
-
-}  // namespace
-
 // A failed connection repeats for every record until something outside changes, so it is
-// logged when the outage starts or its reason changes; the gate says when it ends.
-void Accounting::connection_failed(const HttpResult& result) {
+// logged once, when the outage starts; the gate says when it ends.
+void Accounting::connection_failed(const HttpResult& result, bool outage_started, const std::string& why) {
+  if (!outage_started) return;
   const bool tls = result.error == TransportError::kTls;
-  const std::string reason = log_safe(result.error_text);
-  const std::string key = without_timing(reason);
-  if (tls == link_down_tls_ && key == link_down_reason_) return;
+  const std::string reason = log_safe(why);
   link_down_tls_ = tls;
-  link_down_reason_ = key;
   if (tls) {
     logger_.log(LogLevel::kError, "TLS connection to the ingest API failed: " + reason +
                                       " (check ca_bundle / OPSMETER_CA_BUNDLE); holding records, "
@@ -254,7 +229,6 @@ void Accounting::reachable_again(Millis down_for, std::size_t held) {
                                                           : "ingest reachable again") +
                                    " after " + seconds_text(down_for) + "s; " + std::to_string(held) +
                                    " records held");
-  link_down_reason_.clear();
 }
 
 void Accounting::pacing_ended(double limit) {

@@ -55,9 +55,11 @@ class Accounting {
   void dry_run(const std::string& body);
   // Shutdown aborted transfers whose name lookup had not finished.
   void abandoned_lookups(int count);
-  // A failed connection (HttpResult::connection_failed: DNS, refused, TLS, ...): logged when an
-  // outage starts or its reason changes.
-  void connection_failed(const HttpResult& result);
+  // A failed connection (HttpResult::connection_failed: DNS, refused, TLS, ...), or the failure
+  // that made most recent requests fail: logged once, when the outage starts (its reason may
+  // alternate while it lasts; status() shows the latest).
+  // `reason`: the gate's, which says when most requests got no answer.
+  void connection_failed(const HttpResult& result, bool outage_started, const std::string& reason);
   // The gate saw the outage end after `down_for`, with `held` records waiting: logged once.
   void reachable_again(Millis down_for, std::size_t held);
   // Pacing after 429s ended (last limit); it starts and moves in throttled(). Logged like
@@ -99,8 +101,6 @@ class Accounting {
   bool pii_warning_logged_ = false;
   bool names_cut_logged_ = false;
   bool no_salt_logged_ = false;
-  std::string link_down_reason_;  // the connection failure last logged (without libcurl's "after N
-                                  // ms"); empty when answers come
   bool link_down_tls_ = false;
   // Throttling and pacing as states: 429s and cuts since the last line, and when the next
   // line may be written.

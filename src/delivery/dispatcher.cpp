@@ -96,8 +96,19 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   }
   pending.last_status = result.http_status;
   const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-  const Decision decision =
-      decide(outcome, pending.attempts - pending.throttled_sends, now, config_.policy, jitter);
+  // The gate first: whether the API is unreachable decides what a request with no answer means.
+  bool outage_started = false;
+  std::string reason;
+  const bool unanswered = result.http_status == 0 && !result.answered_bytes &&
+                          (result.error == TransportError::kTimeout || result.error == TransportError::kNetwork);
+  if (result.connection_failed || unanswered) {
+    reason = std::string(to_string(result.error)) + ": " + result.error_text;
+    outage_started = result.connection_failed ? gate_.connection_failed(now, jitter, reason)
+                                              : gate_.request_failed(now, jitter, reason);
+    if (outage_started) reason = gate_.status()->unreachable_reason;
+  }
+  outcome.unreachable = gate_.unreachable();
+  const Decision decision = decide(outcome, pending.counted_attempts(), now, config_.policy, jitter);
   std::optional<IngestPosture> posture;
   if (result.http_status != 0 && !result.body.empty()) {
     posture = posture_of(result.body, result.http_status >= 200 && result.http_status <= 299);
@@ -107,14 +118,15 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   } else if (decision.action != Action::kDelivered) {
     accounting_.set_last_error("http " + std::to_string(result.http_status));
   }
+  if (outage_started) accounting_.connection_failed(result, true, reason);
   if (decision.action == Action::kHold) {
-    if (outcome.reached_wire) {
-      accounting_.retried();  // it will be sent again
-    } else {
+    if (!outcome.reached_wire) {
       pending.attempts -= 1;  // nothing was sent: not an attempt
+    } else {
+      accounting_.retried();  // it will be sent again
+      // Reset or refused before any answer: the requests do not use up retries.
+      if (result.error != TransportError::kTimeout) pending.held_sends += result.requests;
     }
-    gate_.connection_failed(now, jitter, std::string(to_string(result.error)) + ": " + result.error_text);
-    accounting_.connection_failed(result);
   } else if (result.http_status != 0) {
     Millis down_for{0};
     if (gate_.answered(now, down_for)) accounting_.reachable_again(down_for, held() + 1);
@@ -273,7 +285,7 @@ bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wa
   // The last permitted attempt of a record already sent goes on a fresh connection, so that
   // libcurl's own resend cannot take it past 1 + max_retries requests. (With max_retries = 0
   // that would be every request; there the bound is 2.)
-  const int counted = slot->attempts - slot->throttled_sends;
+  const int counted = slot->counted_attempts();
   const bool last_attempt = counted > 1 && counted >= 1 + config_.options.max_retries;
   if (!transport_.start(token, slot->body, last_attempt)) {
     // Could not even start: treat like a network failure so the record is retried or dropped.

@@ -80,6 +80,7 @@ class Dispatcher {
     TimePoint not_before{};
     int attempts = 0;        // requests sent for it, on the wire
     int throttled_sends = 0;  // of those, answered 429: they do not use up retries
+    int held_sends = 0;       // ... and reset or refused in an outage, with no answer: neither
     int last_status = 0;
     std::string body;  // serialized once, resent unchanged (but for a late stamp)
     bool stamped_late = false;  // the body carries metadata.recordedAt
@@ -87,6 +88,7 @@ class Dispatcher {
     SpoolTicket from_spool;             // set for a record read from the spool
 
     bool unspooled() const noexcept { return from_spool.held(); }
+    int counted_attempts() const noexcept { return attempts - throttled_sends - held_sends; }
     // When record() was called, on the wall clock: measured back from `now` on the steady clock.
     WallClock::time_point recorded_at(TimePoint now, WallClock::time_point wall_now) const noexcept {
       return wall_now - std::chrono::duration_cast<WallClock::duration>(now - enqueued_at);

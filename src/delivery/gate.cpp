@@ -2,6 +2,7 @@
 #include "delivery/gate.hpp"
 
 #include <algorithm>
+#include <bitset>
 
 namespace opsmeter::detail {
 
@@ -73,7 +74,19 @@ bool DeliveryGate::connection_failed(TimePoint now, double jitter, const std::st
   return started;
 }
 
+bool DeliveryGate::request_failed(TimePoint now, double jitter, const std::string& reason) {
+  if (unreachable_) return connection_failed(now, jitter, reason);
+  recent_failures_ = (recent_failures_ << 1) | 1u;
+  const std::uint32_t window = (1u << kFailureWindow) - 1;
+  if (std::bitset<kFailureWindow>(recent_failures_ & window).count() < kFailuresForOutage) return false;
+  recent_failures_ = 0;
+  return connection_failed(now, jitter,
+                           reason + " (" + std::to_string(kFailuresForOutage) + " of the last " +
+                               std::to_string(kFailureWindow) + " requests got no answer)");
+}
+
 bool DeliveryGate::answered(TimePoint now, Millis& down_for) {
+  recent_failures_ <<= 1;
   if (!unreachable_) return false;
   unreachable_ = false;
   down_for = std::chrono::duration_cast<Millis>(now - unreachable_since_);

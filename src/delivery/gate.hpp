@@ -98,6 +98,13 @@ class DeliveryGate {
   // outage. A failure once the probe was due is the probe's: the next wait doubles. Failures of
   // requests started before the outage change nothing.
   bool connection_failed(TimePoint now, double jitter, const std::string& reason);
+  // A request that was sent got no answer (a timeout or a reset) at `now`. One such failure
+  // is the request's (a slow answer), but when most of the last kFailureWindow requests got
+  // none (kFailuresForOutage), the API is treated as unreachable, as for a failed connection.
+  // True when this starts an outage. In an outage it is a failed probe.
+  bool request_failed(TimePoint now, double jitter, const std::string& reason);
+  static constexpr int kFailureWindow = 8;
+  static constexpr int kFailuresForOutage = 6;
   // An HTTP answer arrived at `now`. True when that ends an outage; `down_for` is then its length.
   bool answered(TimePoint now, Millis& down_for);
 
@@ -125,6 +132,7 @@ class DeliveryGate {
   const ProbeBackoff probe_backoff_;
   SendRate rate_;
   bool unreachable_ = false;
+  std::uint32_t recent_failures_ = 0;  // the last requests, newest in bit 0; 1 = no answer
   int probe_failures_ = 0;
   TimePoint unreachable_since_{};
   TimePoint next_probe_at_{};

@@ -98,10 +98,15 @@ std::string_view to_string(Action action) noexcept {
 Decision decide(const AttemptOutcome& outcome, int attempts, TimePoint now,
                 const PolicyConfig& config, double jitter) noexcept {
   if (outcome.error == TransportError::kAborted) return {Action::kAbandon, {}};
-  if (outcome.connection_failed) {
-    // Held without limit while it never reached the wire; a request that did (a fresh
-    // connection that never answered) counts against max_retries like any other.
-    if (outcome.reached_wire && attempts > config.max_retries) return {Action::kGiveUp, {}};
+  if (outcome.connection_failed) return {Action::kHold, {}};  // no connection: never an attempt
+  const bool unanswered = outcome.http_status == 0 && (outcome.error == TransportError::kNetwork ||
+                                                       outcome.error == TransportError::kTimeout);
+  if (outcome.unreachable && unanswered) {
+    // A request reset as the API went down (including libcurl's own resend) is held like any
+    // record in the outage. One that timed out may have been read: it counts as an attempt.
+    if (outcome.error == TransportError::kTimeout && outcome.reached_wire && attempts > config.max_retries) {
+      return {Action::kGiveUp, {}};
+    }
     return {Action::kHold, {}};
   }
   if (outcome.error != TransportError::kNone) return transient(attempts, now, config, jitter);

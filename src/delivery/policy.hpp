@@ -20,6 +20,8 @@ struct AttemptOutcome {
   // request had reached the wire before it did.
   bool connection_failed = false;
   bool reached_wire = true;
+  // The ingest API is unreachable (the gate's judgement, this failure included).
+  bool unreachable = false;
 };
 
 // The shortest throttle window, whatever Retry-After says.
@@ -38,8 +40,9 @@ enum class Action : std::uint8_t {
   kDelivered,  // 2xx
   kRetry,      // transient: resend at not_before (same id)
   kThrottle,   // 429: the whole sender waits until not_before, then resends (same id)
-  kHold,       // the connection failed: the record waits while the sender probes (gate.hpp);
-               // not an attempt unless it reached the wire
+  kHold,       // the connection failed, or the API is unreachable and the request got no
+               // answer: the record waits while the sender probes (gate.hpp). Only a timeout
+               // of a request that reached the wire is an attempt (the server may have read it)
   kPause,      // 402: drop this record, pause telemetry until not_before
   kReject,     // permanent 4xx or unexpected status: drop
   kGiveUp,     // transient, but retries are exhausted: drop

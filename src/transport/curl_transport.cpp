@@ -242,6 +242,8 @@ class CurlTransport final : public Transport {
     curl_.multi_perform(multi_, &running);
     added_since_perform_ = false;
     int left = 0;
+    const std::size_t first = done.size();
+    borrowed_.clear();
     while (CURLMsg* message = curl_.multi_info_read(multi_, &left)) {
       if (message->msg != CURLMSG_DONE) continue;
       char* slot = nullptr;
@@ -249,7 +251,17 @@ class CurlTransport final : public Transport {
           slot == nullptr) {
         continue;
       }
-      done.push_back(finish(*reinterpret_cast<Slot*>(slot), message->data.result));
+      bool own_attempt = true;
+      done.push_back(finish(*reinterpret_cast<Slot*>(slot), message->data.result, own_attempt));
+      if (!own_attempt && done.back().connection_failed) borrowed_.push_back(done.size() - 1);
+    }
+    // A transfer that waited for another's connection (PIPEWAIT) and never tried one of its
+    // own fails with libcurl's text for that ("Failed to resolve host ... after 0 ms"), which
+    // is not the reason: report the connection's, from this batch or an earlier one.
+    if (!last_connection_error_.empty()) {
+      for (std::size_t i : borrowed_) {
+        if (i >= first) done[i].error_text = last_connection_error_;
+      }
     }
   }
 
@@ -348,7 +360,10 @@ class CurlTransport final : public Transport {
         set(CURLOPT_POST, 1L),
         set(CURLOPT_HTTPHEADER, headers_),
         set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS)),
-        set(CURLOPT_PIPEWAIT, 1L),  // wait to learn whether a connection multiplexes
+        // Over TLS, wait for the first connection's ALPN to learn whether it multiplexes
+        // (HTTP/2) before opening more. Cleartext never does here, and waiting would queue
+        // every transfer behind one slow answer on the first connection.
+        set(CURLOPT_PIPEWAIT, settings_.url.rfind("https://", 0) == 0 ? 1L : 0L),
         set(CURLOPT_TCP_KEEPALIVE, 1L),
         set(CURLOPT_TCP_NODELAY, 1L),
         set(CURLOPT_WRITEFUNCTION, &on_body),
@@ -373,19 +388,17 @@ class CurlTransport final : public Transport {
   }
 
   // Whether the failure is the connection's rather than this request's: no connection (DNS,
-  // refused, unreachable, connect timeout), no TLS, or a timeout on a connection this transfer
-  // opened and that never sent a byte back.
-  bool connection_failed(Slot& slot, TransportError error) {
+  // refused, unreachable, connect timeout) or no TLS. A request that was sent and timed out, or
+  // was reset, is that request's failure, even on a fresh connection: one slow answer says
+  // nothing of the API as a whole (the gate counts such failures, gate.hpp).
+  static bool connection_failed(const Slot& slot, TransportError error) {
     if (error == TransportError::kConnect || error == TransportError::kTls) return true;
-    if (error != TransportError::kTimeout) return false;
-    if (slot.requests == 0) return true;  // timed out before a request could be sent
-    long new_connections = 0, header_bytes = 0;
-    curl_.easy_getinfo_long(slot.easy, CURLINFO_NUM_CONNECTS, &new_connections);
-    curl_.easy_getinfo_long(slot.easy, CURLINFO_HEADER_SIZE, &header_bytes);
-    return new_connections > 0 && header_bytes == 0;
+    return error == TransportError::kTimeout && slot.requests == 0;  // never got to send it
   }
 
-  HttpResult finish(Slot& slot, CURLcode code) {
+  // `own_attempt`: whether the transfer tried a connection of its own (or sent on one).
+  HttpResult finish(Slot& slot, CURLcode code, bool& own_attempt) {
+    own_attempt = true;
     HttpResult result;
     result.token = slot.token;
     result.requests = slot.requests;
@@ -404,6 +417,12 @@ class CurlTransport final : public Transport {
       result.error = classify(code);
       result.error_text = slot.error_buffer[0] ? slot.error_buffer : curl_easy_strerror(code);
       result.connection_failed = connection_failed(slot, result.error);
+      long new_connections = 0, header_bytes = 0;
+      curl_.easy_getinfo_long(slot.easy, CURLINFO_NUM_CONNECTS, &new_connections);
+      curl_.easy_getinfo_long(slot.easy, CURLINFO_HEADER_SIZE, &header_bytes);
+      result.answered_bytes = header_bytes > 0;
+      own_attempt = new_connections > 0 || slot.requests > 0;
+      if (result.connection_failed && own_attempt) last_connection_error_ = result.error_text;
     }
     curl_.multi_remove_handle(multi_, slot.easy);
     slot.busy = false;
@@ -418,6 +437,8 @@ class CurlTransport final : public Transport {
   std::vector<Slot> slots_;  // sized once; the handles' callbacks point into it
   bool added_since_perform_ = false;
   bool multiplexing_ = false;  // the latest answer came over HTTP/2
+  std::string last_connection_error_;  // the last failure of a connection attempt
+  std::vector<std::size_t> borrowed_;  // reused buffer: collect()'s results without an attempt
 };
 
 }  // namespace

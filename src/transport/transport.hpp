@@ -49,10 +49,11 @@ struct HttpResult {
   // Aborted while its name lookup was still running: the lookup's thread is left to finish
   // on its own (CURLOPT_QUICK_EXIT) instead of being waited for.
   bool abandoned_lookup = false;
-  // The failure is the connection's, not the request's: DNS, refused, unreachable, TLS, a
-  // connect timeout, or a timeout on a fresh connection that never answered a byte. The whole
-  // sender then holds its records and probes (delivery/gate.hpp).
+  // The failure is the connection's, not the request's: DNS, refused, unreachable, TLS, or a
+  // connect timeout. The whole sender then holds its records and probes (delivery/gate.hpp).
   bool connection_failed = false;
+  // Some of a response arrived before the failure (a status line at least).
+  bool answered_bytes = false;
 };
 
 class Transport {

@@ -245,6 +245,50 @@ TEST_F(ClientIntegration, TimeoutIsRetriedWithSameId) {
   for (const std::string& received : ids_received()) EXPECT_EQ(received, id);
 }
 
+// A slow answer on a fresh connection (its very first request) is that request's failure:
+// retried with the same id, and the ingest API is not judged unreachable for it.
+TEST_F(ClientIntegration, ASlowFirstAnswerIsNotAnOutage) {
+  server_.push_fault(Fault::delay_for(2000ms));  // the first request, on the first connection
+  Options o = options();
+  o.timeout = 300ms;
+  o.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
+  o.log_level = LogLevel::kDebug;
+  Client client = test::make_client(o);
+  ASSERT_TRUE(client.record(make_record()).queued());
+  bool unreachable = false;
+  ASSERT_TRUE(eventually([&] {
+    unreachable = unreachable || client.status().unreachable;
+    return client.stats().delivered == 1;
+  }));
+  EXPECT_FALSE(unreachable);
+  EXPECT_EQ(log_count("ingest unreachable"), 0u);
+  EXPECT_GE(client.stats().retried, 1u);
+}
+
+// A server that reads requests and never answers: one timeout is a slow answer, but once most
+// of the last requests got none, the ingest API is unreachable (held records, probes), logged
+// once with the reason.
+TEST_F(ClientIntegration, MostRequestsUnansweredIsAnOutage) {
+  server_.set_fault_fraction(Fault::never_answer(), 1.0);
+  Options o = options();
+  o.timeout = 300ms;
+  o.log_level = LogLevel::kDebug;
+  Client client = test::make_client(o);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(client.record(make_record()).queued());
+  ASSERT_TRUE(eventually([&] { return client.status().unreachable; }, 20s));
+  EXPECT_EQ(log_count("ingest unreachable"), 1u);
+  EXPECT_EQ(log_count("of the last 8 requests got no answer"), 1u) << [&] {
+    std::string all;
+    for (const auto& line : logs_) all += line + "\n";
+    return all;
+  }();
+  EXPECT_EQ(client.stats().dropped_for(DropReason::kRetriesExhausted), 0u);
+  server_.clear_faults();
+  ASSERT_EQ(client.flush(60s), FlushResult::kFlushed);
+  EXPECT_EQ(client.stats().delivered, 20u);
+  EXPECT_EQ(server_.stored_count(), 20u);
+}
+
 // A record's last permitted attempt goes on a new connection: libcurl resends a request on its
 // own only when a kept-alive connection turns out closed, so that send cannot be doubled.
 TEST_F(ClientIntegration, LastPermittedAttemptUsesAFreshConnection) {

@@ -4,7 +4,9 @@
 // when it is back; records older than max_record_age are dropped as too_old and counted.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
+#include <thread>
 
 #include "capture.hpp"
 #include "opsmeter/client.hpp"
@@ -79,6 +81,68 @@ TEST(Outage, RecordsAreHeldAndEachDeliveredOnceWhenTheServerReturns) {
   const std::size_t probes = logs.count("probing the ingest API");
   EXPECT_GE(probes, 2u);
   EXPECT_LE(probes, 6u);
+}
+
+// The onset of an outage, with records flowing (250/s): requests are in flight on kept-alive
+// connections when the server drops every connection (three of them held unanswered, reset
+// with the rest) and refuses new ones; libcurl resends some on fresh connections, refused.
+// Every record is held and delivered when the server is back, none is retired as
+// retries_exhausted, every one is stored, and no id reaches a server more than 1 + max_retries
+// times. (The two servers share no storage: a record stored by the first whose answer the stop
+// cut off is sent again and stored by the second too, where one ingest API would count it as a
+// duplicate.)
+TEST(Outage, NothingIsLostAsAnOutageBegins) {
+  MockIngestServer first;
+  ASSERT_TRUE(first.start()) << first.last_error();
+  const int port = first.port();
+  test::LogCapture logs;
+  Options o = outage_options(first.base_url(), logs);
+  o.unreachable_probe_min = 200ms;
+  o.unreachable_probe_max = 400ms;
+  Client client = test::make_client(o);
+  constexpr int kRecords = 1000;
+  std::thread producer([&] {
+    auto next = Clock::now();
+    for (int i = 0; i < kRecords; ++i) {
+      client.record(testing::sample_record());
+      next += 4ms;  // 250 records/s, as a service's calls arrive
+      std::this_thread::sleep_until(next);
+    }
+  });
+  ASSERT_TRUE(first.wait_for_stored(200, 20s));
+  const std::size_t before = first.request_count();
+  first.push_fault(testing::Fault::never_answer(), 3);
+  ASSERT_TRUE(first.wait_for_requests(before + 3, 20s));
+  first.stop();  // resets the held requests and every connection, closes the listener
+  ASSERT_TRUE(outage_lasts(client, 1s));
+
+  MockIngestOptions same_port;
+  same_port.port = port;
+  MockIngestServer second(same_port);
+  ASSERT_TRUE(second.start()) << second.last_error();
+  producer.join();
+  ASSERT_EQ(client.flush(60s), FlushResult::kFlushed);
+  const Stats s = client.stats();
+  EXPECT_EQ(s.delivered, static_cast<std::uint64_t>(kRecords));
+  EXPECT_EQ(s.dropped, 0u);
+  EXPECT_EQ(s.dropped_for(DropReason::kRetriesExhausted), 0u);
+  std::map<std::string, int> on_the_wire;
+  std::set<std::string> stored_first, stored_second;
+  for (const auto& r : first.requests()) {
+    ++on_the_wire[r.external_request_id];
+    if (r.status == 200 && !r.duplicate) stored_first.insert(r.external_request_id);
+  }
+  for (const auto& r : second.requests()) {
+    ++on_the_wire[r.external_request_id];
+    if (r.status == 200 && !r.duplicate) stored_second.insert(r.external_request_id);
+  }
+  std::set<std::string> stored = stored_first;
+  stored.insert(stored_second.begin(), stored_second.end());
+  EXPECT_EQ(stored.size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(first.duplicate_count() + second.duplicate_count(), 0u);
+  for (const auto& [id, times] : on_the_wire) EXPECT_LE(times, 1 + o.max_retries) << id;
+  EXPECT_EQ(logs.count("ingest unreachable:"), 1u);
+  EXPECT_EQ(logs.count("ingest reachable again after"), 1u);
 }
 
 TEST(Outage, LongerThanMaxRecordAgeDropsThemAsTooOld) {

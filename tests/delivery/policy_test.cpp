@@ -46,6 +46,8 @@ AttemptOutcome failed(TransportError error) { return AttemptOutcome{0, error, st
 AttemptOutcome connection_lost(TransportError error, bool on_wire) {
   return AttemptOutcome{0, error, std::nullopt, true, on_wire};
 }
+// A request that reached the wire and got no answer, while the gate judges the API unreachable.
+AttemptOutcome unreachable(TransportError error) { return AttemptOutcome{0, error, std::nullopt, false, true, true}; }
 
 INSTANTIATE_TEST_SUITE_P(
     Contract, PolicyTable,
@@ -77,10 +79,16 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"tls_holds", connection_lost(TransportError::kTls, false), 1, 0.5, Action::kHold, 0ms},
         Row{"connect_timeout_holds", connection_lost(TransportError::kTimeout, false), 1, 0.5, Action::kHold,
             0ms},
-        Row{"unanswered_connection_holds", connection_lost(TransportError::kTimeout, true), 2, 0.5,
-            Action::kHold, 0ms},
-        Row{"unanswered_connection_exhausted", connection_lost(TransportError::kTimeout, true), 3, 0.5,
-            Action::kGiveUp, 0ms},
+        // libcurl's own resend of a request reset on a kept-alive connection, refused: held,
+        // however many requests the record already had.
+        Row{"resend_refused_holds", connection_lost(TransportError::kConnect, true), 3, 0.5, Action::kHold, 0ms},
+        // A request with no answer while the API is unreachable: held; one that timed out may
+        // have been read, so it still counts against max_retries.
+        Row{"reset_in_outage_holds", unreachable(TransportError::kNetwork), 3, 0.5, Action::kHold, 0ms},
+        Row{"timeout_in_outage_holds", unreachable(TransportError::kTimeout), 2, 0.5, Action::kHold, 0ms},
+        Row{"timeout_in_outage_exhausted", unreachable(TransportError::kTimeout), 3, 0.5, Action::kGiveUp, 0ms},
+        // A slow answer on a working connection is that request's failure.
+        Row{"slow_answer_retries", failed(TransportError::kTimeout), 2, 0.5, Action::kRetry, 200ms},
         Row{"network_exhausted", failed(TransportError::kNetwork), 3, 1.0, Action::kGiveUp, 0ms},
         Row{"aborted", failed(TransportError::kAborted), 1, 0.5, Action::kAbandon, 0ms},
         Row{"bad_request", http(400), 1, 0.5, Action::kReject, 0ms},

@@ -30,6 +30,7 @@ bool DeliveryGate::may_send(TimePoint now, std::size_t in_flight) noexcept {
 void DeliveryGate::sent(TimePoint now) noexcept { rate_.sent(now); }
 
 bool DeliveryGate::rate_answer(TimePoint now, bool accepted) {
+  accepted_since_429_ = accepted_since_429_ || accepted;
   const bool was = rate_.pacing();
   const bool ended = rate_.answered(now, accepted);
   if (was) publish();  // the limit moved
@@ -103,6 +104,7 @@ ThrottleEvents DeliveryGate::throttle(TimePoint until, TimePoint now, std::size_
     throttling_ = true;
   }
   throttled_until_ = std::max(throttled_until_, until);
+  accepted_since_429_ = false;
   const RateVerdict verdict = rate_.throttled(now, until, in_flight);
   events.cut = verdict.cut;
   events.pacing_started = verdict.pacing_started;
@@ -115,7 +117,11 @@ ThrottleEvents DeliveryGate::throttle(TimePoint until, TimePoint now, std::size_
 }
 
 std::optional<Millis> DeliveryGate::throttling_ended(TimePoint now) noexcept {
+  // Over once every 429's window has ended and the server accepted a request since the last
+  // 429 (a hold ends every window at once, and the first sends after it may be refused again),
+  // or a minute after the last window with nothing sent.
   if (!throttling_ || now < throttled_until_) return std::nullopt;
+  if (!accepted_since_429_ && now < throttled_until_ + kThrottlingQuiet) return std::nullopt;
   throttling_ = false;
   publish();
   return std::chrono::duration_cast<Millis>(now - throttling_since_);

@@ -84,8 +84,9 @@ class DeliveryGate {
   // still out. The send rate judges what it means (rate.hpp): nothing for the others, a cut of
   // the pace, or a hold of the whole sender until `until` when most answers are 429s.
   ThrottleEvents throttle(TimePoint until, TimePoint now, std::size_t in_flight);
-  // The end of throttling (no 429's window is open any more) as of `now`: how long it lasted,
-  // once; nullopt while it lasts or when it was already reported.
+  // The end of throttling as of `now` (every 429's window has ended and a request was accepted
+  // since the last 429, or a minute passed with nothing sent): how long it lasted, once;
+  // nullopt while it lasts or when it was already reported.
   std::optional<Millis> throttling_ended(TimePoint now) noexcept;
   // A request starts at `now`: it takes one of the send rate's tokens while pacing.
   void sent(TimePoint now) noexcept;
@@ -127,6 +128,8 @@ class DeliveryGate {
   TimePoint throttled_until_{};
   TimePoint held_until_{};
   bool throttling_ = false;
+  bool accepted_since_429_ = false;
+  static constexpr Millis kThrottlingQuiet{60000};
   TimePoint throttling_since_{};
   std::string pause_reason_;
   const ProbeBackoff probe_backoff_;

@@ -175,6 +175,9 @@ void SendRate::cut(TimePoint now, TimePoint origin, std::size_t in_flight) noexc
     if (span >= 1.0 && w_max_ >= 0.7 * measured) measured = std::min(measured, accepted_since_cut_ / span);
     measured = std::min(measured, rate_);
   }
+  // Nothing accepted in the last second (a server that refused everything) measured no rate:
+  // grow from the floor as from a lower bound.
+  if (accepted_rate(now) < 1) ramp_ = true;
   const double w_max = std::max(config_.min_rate, measured);
   // A limit found again where it was (within 15%) is stable: probe above it half as fast as
   // last time (down to an eighth); a limit that moved resets the growth.

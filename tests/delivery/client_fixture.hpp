@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -79,9 +80,10 @@ class ClientIntegration : public ::testing::Test {
     // Tests about timeouts set their own.
     o.timeout = 5s;
     o.log_level = LogLevel::kDebug;
-    o.on_log = [this](LogLevel, std::string_view line) {
+    o.on_log = [this](LogLevel level, std::string_view line) {
       std::lock_guard<std::mutex> lock(log_mu_);
       logs_.emplace_back(line);
+      levels_.push_back(level);
     };
     return o;
   }
@@ -91,6 +93,16 @@ class ClientIntegration : public ::testing::Test {
     std::size_t n = 0;
     for (const auto& line : logs_) n += line.find(needle) != std::string::npos;
     return n;
+  }
+  std::size_t log_count_at(LogLevel level) {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    return static_cast<std::size_t>(std::count(levels_.begin(), levels_.end(), level));
+  }
+  std::string all_logs() {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    std::string all;
+    for (const auto& line : logs_) all += line + "\n";
+    return all;
   }
 
   std::vector<std::string> ids_received() {
@@ -102,6 +114,7 @@ class ClientIntegration : public ::testing::Test {
   MockIngestServer server_;
   std::mutex log_mu_;
   std::vector<std::string> logs_;
+  std::vector<LogLevel> levels_;
 };
 
 }  // namespace opsmeter::test

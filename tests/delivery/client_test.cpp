@@ -245,6 +245,29 @@ TEST_F(ClientIntegration, TimeoutIsRetriedWithSameId) {
   for (const std::string& received : ids_received()) EXPECT_EQ(received, id);
 }
 
+// Throttling is logged as a state: a server that answers every request 429 (Retry-After: 0,
+// so each record waits the 1 s floor) for 3 s, while records keep coming, makes at most two
+// warnings (throttling started, pacing started), then one info line when throttling ends.
+TEST_F(ClientIntegration, ThrottlingIsLoggedAsAState) {
+  server_.set_fault_fraction(Fault::throttle("0"), 1.0);
+  Options o = options();
+  o.log_level = LogLevel::kInfo;
+  Client client = test::make_client(o);
+  const auto start = Clock::now();
+  while (Clock::now() - start < 3s) {
+    client.record(make_record());
+    std::this_thread::sleep_for(20ms);  // 50 records/s, as a service's calls arrive
+  }
+  server_.clear_faults();
+  ASSERT_EQ(client.flush(60s), FlushResult::kFlushed);
+  ASSERT_TRUE(eventually([&] { return log_count("Telemetry throttling ended") == 1; }, 20s))
+      << log_count("Telemetry throttling ended");
+  EXPECT_GE(client.stats().throttled, 8u);  // at least the hold's evidence
+  EXPECT_EQ(log_count("Telemetry throttled, retry after"), 1u);
+  EXPECT_LE(log_count_at(LogLevel::kWarn), 2u) << all_logs();
+  EXPECT_EQ(client.stats().delivered, client.stats().recorded);
+}
+
 // A slow answer on a fresh connection (its very first request) is that request's failure:
 // retried with the same id, and the ingest API is not judged unreachable for it.
 TEST_F(ClientIntegration, ASlowFirstAnswerIsNotAnOutage) {

@@ -43,12 +43,19 @@ TEST_F(GateTest, ThrottlingStartsExtendsAndEndsOnce) {
   EXPECT_EQ(gate_.throttled_until(), t0_ + 3s);
   EXPECT_EQ(gate_.status()->throttled_until, t0_ + 3s);
   EXPECT_FALSE(gate_.throttling_ended(t0_ + 2999ms).has_value());
-  const std::optional<Millis> lasted = gate_.throttling_ended(t0_ + 3s);
+  // Every window ended, but nothing was accepted since the last 429: not over yet (the first
+  // sends after a hold may be refused again).
+  EXPECT_FALSE(gate_.throttling_ended(t0_ + 3s).has_value());
+  gate_.rate_answer(t0_ + 3100ms, true);
+  const std::optional<Millis> lasted = gate_.throttling_ended(t0_ + 3100ms);
   ASSERT_TRUE(lasted.has_value());
-  EXPECT_EQ(*lasted, 3000ms);
+  EXPECT_EQ(*lasted, 3100ms);
   EXPECT_FALSE(gate_.throttling_ended(t0_ + 4s).has_value());  // reported once
   EXPECT_EQ(gate_.status()->throttled_until, TimePoint{});
   EXPECT_TRUE(throttle(t0_ + 5s, t0_ + 4s));  // a new start
+  // With nothing sent, it is over a minute after its last window.
+  EXPECT_FALSE(gate_.throttling_ended(t0_ + 64s).has_value());
+  EXPECT_TRUE(gate_.throttling_ended(t0_ + 65s).has_value());
 }
 
 // When most answers are 429s (half of the last 16), the whole sender holds until that 429's

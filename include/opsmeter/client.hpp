@@ -171,7 +171,7 @@ struct Options {
   std::size_t max_in_flight = 4;       // concurrent requests (HTTP/1.1: connections); 1 to 64
   // Over HTTP/2 (negotiated with the server, checked on every answer) the requests are streams
   // on one connection and this many may be in flight; 1 to 256.
-  std::size_t max_streams = 32;
+  std::size_t max_streams = 100;
   int max_retries = 2;                 // resends after a transient failure; 0 to 10
   std::chrono::milliseconds retry_base_delay{200};   // backoff = rand(0, base * 2^n)
   std::chrono::milliseconds retry_max_delay{5000};   // backoff cap

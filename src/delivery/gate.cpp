@@ -8,7 +8,9 @@ namespace opsmeter::detail {
 
 DeliveryGate::DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns,
                            ProbeBackoff probe_backoff, RateConfig rate)
-    : max_in_flight_(max_in_flight),
+    : base_in_flight_(max_in_flight),
+      max_in_flight_(max_in_flight),
+      window_(max_in_flight),
       paused_until_ns_(paused_until_ns),
       probe_backoff_(probe_backoff),
       rate_(rate),
@@ -19,7 +21,7 @@ void DeliveryGate::advance(TimePoint now) noexcept {
 }
 
 std::size_t DeliveryGate::send_limit() const noexcept {
-  return mode_ == Mode::kProbing || unreachable_ ? 1 : max_in_flight_;
+  return mode_ == Mode::kProbing || unreachable_ ? 1 : std::min(max_in_flight_, window_);
 }
 
 bool DeliveryGate::may_send(TimePoint now, std::size_t in_flight) noexcept {
@@ -31,6 +33,7 @@ void DeliveryGate::sent(TimePoint now) noexcept { rate_.sent(now); }
 
 bool DeliveryGate::rate_answer(TimePoint now, bool accepted) {
   accepted_since_429_ = accepted_since_429_ || accepted;
+  if (accepted && window_ < max_in_flight_) ++window_;
   const bool was = rate_.pacing();
   const bool ended = rate_.answered(now, accepted);
   if (was) publish();  // the limit moved
@@ -105,6 +108,7 @@ ThrottleEvents DeliveryGate::throttle(TimePoint until, TimePoint now, std::size_
   }
   throttled_until_ = std::max(throttled_until_, until);
   accepted_since_429_ = false;
+  window_ = base_in_flight_;
   const RateVerdict verdict = rate_.throttled(now, until, in_flight);
   events.cut = verdict.cut;
   events.pacing_started = verdict.pacing_started;

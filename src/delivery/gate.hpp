@@ -59,7 +59,10 @@ class DeliveryGate {
   // Once the pause window has ended, one probe request decides whether the pause is over.
   void advance(TimePoint now) noexcept;
 
-  // The transport says how many requests it can carry now (more over HTTP/2).
+  // The transport says how many requests it can carry now (more over HTTP/2). Above the
+  // constructor's count, the limit opens one request per accepted answer (a burst does not put
+  // them all on the wire before the server has said anything) and closes back to that count
+  // at each 429.
   void set_max_in_flight(std::size_t n) noexcept { max_in_flight_ = std::max<std::size_t>(1, n); }
 
   bool paused() const noexcept { return mode_ == Mode::kPaused; }
@@ -69,7 +72,7 @@ class DeliveryGate {
   TimePoint throttled_until() const noexcept { return throttled_until_; }
   TimePoint held_until() const noexcept { return held_until_; }
   // How many requests may be in flight: one while probing (after a pause or in an outage), else
-  // max_in_flight.
+  // max_in_flight (over HTTP/2, as far as its window has opened).
   std::size_t send_limit() const noexcept;
   // Not paused, not held after 429s at `now`, not before the next probe of an outage, and fewer than
   // send_limit() requests in flight.
@@ -121,7 +124,9 @@ class DeliveryGate {
 
   void publish();
 
+  const std::size_t base_in_flight_;
   std::size_t max_in_flight_;
+  std::size_t window_;  // requests in flight allowed now, from base_in_flight_ to max_in_flight_
   std::atomic<std::int64_t>& paused_until_ns_;
   Mode mode_ = Mode::kNormal;
   TimePoint paused_until_{};

@@ -187,17 +187,14 @@ class CurlTransport final : public Transport {
       error = "could not build request headers";
       return;
     }
+    // The HTTP/1.1 slots now, so that a configuration error shows at once; those only HTTP/2
+    // uses (max_streams), on their first use.
     slots_.resize(std::max(settings_.max_in_flight, settings_.max_streams));
-    for (Slot& slot : slots_) {
-      slot.sockets = &sockets_;
-      slot.easy = curl_.easy_init();
-      if (!slot.easy) {
-        error = "curl_easy_init failed";
-        return;
-      }
-      const CURLcode code = configure(slot);
+    for (std::size_t i = 0; i < settings_.max_in_flight; ++i) {
+      const CURLcode code = make_handle(slots_[i]);
       if (code != CURLE_OK) {
-        error = std::string("could not configure libcurl: ") + curl_easy_strerror(code);
+        error = code == CURLE_FAILED_INIT ? std::string("curl_easy_init failed")
+                                          : std::string("could not configure libcurl: ") + curl_easy_strerror(code);
         return;
       }
     }
@@ -217,6 +214,7 @@ class CurlTransport final : public Transport {
         std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.busy; });
     if (free_slot == slots_.end()) return false;
     Slot& slot = *free_slot;
+    if (slot.easy == nullptr && make_handle(slot) != CURLE_OK) return false;
     slot.body.clear();
     slot.retry_after.clear();
     slot.body_capped = false;
@@ -312,6 +310,8 @@ class CurlTransport final : public Transport {
     // Over HTTP/2 the requests in flight share one connection as streams (up to max_streams);
     // over HTTP/1.1 each needs its own, and there are never more than max_in_flight.
     return curl_.multi_setopt_long(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) == CURLM_OK &&
+           curl_.multi_setopt_long(multi_, CURLMOPT_MAX_CONCURRENT_STREAMS,
+                                   static_cast<long>(settings_.max_streams)) == CURLM_OK &&
            curl_.multi_setopt_long(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, limit) == CURLM_OK &&
            curl_.multi_setopt_long(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, limit) == CURLM_OK &&
            curl_.multi_setopt_long(multi_, CURLMOPT_MAXCONNECTS, limit) == CURLM_OK;
@@ -330,6 +330,19 @@ class CurlTransport final : public Transport {
       headers_ = next;
     }
     return true;
+  }
+
+  // The slot's easy handle, made and configured once.
+  CURLcode make_handle(Slot& slot) {
+    slot.sockets = &sockets_;
+    slot.easy = curl_.easy_init();
+    if (!slot.easy) return CURLE_FAILED_INIT;
+    const CURLcode code = configure(slot);
+    if (code != CURLE_OK) {
+      curl_.easy_cleanup(slot.easy);
+      slot.easy = nullptr;
+    }
+    return code;
   }
 
   CURLcode configure(Slot& slot) {

@@ -17,7 +17,7 @@ struct CurlSettings {
   std::string user_agent;
   Millis timeout{600};
   std::size_t max_in_flight = 4;  // requests at once over HTTP/1.1, each on its own connection
-  std::size_t max_streams = 32;   // ... and over HTTP/2, as streams on one connection
+  std::size_t max_streams = 100;  // ... and over HTTP/2, as streams on one connection
   std::string ca_bundle;  // PEM file of trusted CAs; empty: libcurl's default store
   std::string ca_path;    // directory of trusted CAs; empty: libcurl's default
   std::string proxy;      // proxy URL; empty: no proxy (the environment is never read here)

@@ -73,6 +73,24 @@ TEST_F(GateTest, MostAnswers429HoldTheWholeSender) {
   EXPECT_GE(gate_.opens_at(t0_ + 10ms), t0_ + 2s);
 }
 
+// Over HTTP/2 the transport carries more requests than the HTTP/1.1 count the gate was made
+// with; the limit opens one per accepted answer and closes back at a 429.
+TEST_F(GateTest, MoreStreamsOpenWithAcceptedAnswersAndCloseAtA429) {
+  gate_.set_max_in_flight(100);
+  EXPECT_EQ(gate_.send_limit(), 4u);
+  for (int i = 0; i < 10; ++i) gate_.rate_answer(t0_, true);
+  EXPECT_EQ(gate_.send_limit(), 14u);
+  gate_.rate_answer(t0_, false);  // a 5xx opens nothing
+  EXPECT_EQ(gate_.send_limit(), 14u);
+  for (int i = 0; i < 200; ++i) gate_.rate_answer(t0_, true);
+  EXPECT_EQ(gate_.send_limit(), 100u);
+  gate_.throttle(t0_ + 1s, t0_, 0);
+  EXPECT_EQ(gate_.send_limit(), 4u);
+  gate_.set_max_in_flight(4);  // the server answered over HTTP/1.1 again
+  for (int i = 0; i < 10; ++i) gate_.rate_answer(t0_ + 2s, true);
+  EXPECT_EQ(gate_.send_limit(), 4u);
+}
+
 TEST_F(GateTest, PauseThenOneProbeThenResume) {
   EXPECT_FALSE(gate_.pause(t0_ + 10s, "plan_limit_reached"));  // was not paused
   EXPECT_EQ(paused_until_ns_.load(), to_ns(t0_ + 10s));        // record() sees the pause

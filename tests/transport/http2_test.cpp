@@ -66,7 +66,7 @@ TEST(Http2, ManyStreamsInFlightOnOneConnection) {
   test::LogCapture logs;
   Options o = h2_options(server.base_url(), logs);
   ASSERT_EQ(o.max_in_flight, 4u);
-  ASSERT_EQ(o.max_streams, 32u);
+  ASSERT_EQ(o.max_streams, 100u);
   Client client = test::make_client(o);
   // One record first: HTTP/2 is known from its answer on.
   ASSERT_TRUE(client.record(testing::sample_record()).queued());
@@ -77,7 +77,7 @@ TEST(Http2, ManyStreamsInFlightOnOneConnection) {
   EXPECT_EQ(s.delivered, 101u);
   EXPECT_EQ(s.requests_sent, 101u);
   EXPECT_GT(server.most_open_streams(), 4);
-  EXPECT_LE(server.most_open_streams(), 32);
+  EXPECT_LE(server.most_open_streams(), 100);
 }
 
 TEST(Http2, ThrottleOverHttp2WaitsAndResendsSameId) {

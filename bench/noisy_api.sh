@@ -75,7 +75,7 @@ for run in "${runs[@]}"; do
       done
       for pid in "${fleet[@]}"; do wait "$pid" || true; done
       cat "$work"/fleet-*.json
-      curl -sS "$base/__stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({k: d[k] for k in d if k != "requests"}))'
+      curl -sS "$base/__stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({k: d[k] for k in d if k not in ("requests", "records")}))'
       kill "${pids[-1]}" ;;
     *) echo "noisy_api.sh: unknown run $run" >&2; exit 2 ;;
   esac

@@ -245,6 +245,43 @@ TEST_F(ClientIntegration, TimeoutIsRetriedWithSameId) {
   for (const std::string& received : ids_received()) EXPECT_EQ(received, id);
 }
 
+// A quiet client: one record answered 429 is no evidence about the send rate. Once it is
+// delivered, a burst goes out unpaced.
+TEST_F(ClientIntegration, AQuietClientLearnsNoPaceFromOne429) {
+  server_.push_fault(Fault::throttle("1"));
+  Client client = test::make_client(options());
+  ASSERT_TRUE(client.record(make_record()).queued());
+  ASSERT_TRUE(eventually([&] { return client.stats().delivered == 1; }));
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(client.record(make_record()).queued());
+  bool paced = false;
+  ASSERT_TRUE(eventually([&] {
+    paced = paced || client.status().send_rate_limit > 0;
+    return client.stats().delivered == 201;
+  }));
+  EXPECT_FALSE(paced);
+  EXPECT_EQ(server_.counts_by_status()[429], 1u);
+  EXPECT_EQ(log_count("pacing sends at"), 0u);
+}
+
+// 5% of answers 429 at random: only those records wait for their windows; the share is not
+// evidence about the send rate, so nothing paces the sender, and everything is delivered.
+TEST_F(ClientIntegration, Random429sDoNotPaceTheSender) {
+  server_.set_fault_fraction(Fault::throttle("1"), 0.05, 7);
+  Client client = test::make_client(options());
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(client.record(make_record()).queued());
+  bool paced = false;
+  ASSERT_TRUE(eventually(
+      [&] {
+        paced = paced || client.status().send_rate_limit > 0;
+        return client.stats().delivered == 1000;
+      },
+      60s));
+  EXPECT_FALSE(paced);
+  EXPECT_GT(server_.counts_by_status()[429], 20u);  // the condition happened
+  EXPECT_EQ(log_count("pacing sends at"), 0u);
+  EXPECT_EQ(server_.stored_count(), 1000u);
+}
+
 // Throttling is logged as a state: a server that answers every request 429 (Retry-After: 0,
 // so each record waits the 1 s floor) for 3 s, while records keep coming, makes at most two
 // warnings (throttling started, pacing started), then one info line when throttling ends.

@@ -195,7 +195,7 @@ struct Options {
   // The send rate after 429s (README, "The send rate after 429s"): once the 429s are shown to
   // be about the send rate, the pace is cut to rate_decrease times the rate the server
   // accepted over the last second, then grows back along a cubic curve scaled by rate_growth
-  // (requests/s per s^3); pacing ends above the rate sent before the first cut.
+  // (requests/s per s^3); pacing ends once sends have not used the whole pace for 30 s.
   double rate_decrease = 0.8;  // 0.1 to 0.95
   double rate_growth = 0.4;    // 0.01 to 100
   double min_send_rate = 1.0;  // requests/s, the lowest pace; 0.01 to 10,000

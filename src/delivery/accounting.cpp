@@ -233,8 +233,7 @@ void Accounting::reachable_again(Millis down_for, std::size_t held) {
 
 void Accounting::pacing_ended(double limit) {
   logger_.log(LogLevel::kInfo, "ingest throttling over: pacing ended at " + per_second(limit) +
-                                   " requests/s (above the rate sent before the first cut, or no cut for " +
-                                   seconds_text(SendRate::kCalm) + "s)");
+                                   " requests/s (not in use for " + seconds_text(SendRate::kCalm) + "s)");
 }
 
 void Accounting::probing(Millis down_for) {

@@ -102,6 +102,10 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   // this many records wait, so the caller's path makes no system call in the common case.
   static constexpr Millis kIdleWait{20};
   static constexpr std::size_t kWakeBatch = 64;
+  // After this long with nothing recorded, the worker stops polling and sleeps on its own
+  // timers (at most a second: step()'s housekeeping); the first record after that wakes it,
+  // one system call (a record that races the worker falling asleep waits at most that second).
+  static constexpr std::chrono::seconds kSleepAfter{1};
   // After a burst, the queue's memory beyond a small warm reserve goes back to the system once
   // the queue is empty; at most this often, so that back-to-back bursts reuse it.
   static constexpr std::chrono::seconds kQueueTrimEvery{5};
@@ -367,9 +371,12 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     const std::uint64_t bytes = detail::queued_bytes(record, shared_.queue.slot_bytes());
     const bool pushed = shared_.queue.try_emplace_weighted(bytes, std::move(record), now);
     if (!pushed) return drop(DropReason::kQueueFull);  // the caller's record is untouched
-    // No system call per record: an idle worker wakes by itself within kIdleWait, and is woken
-    // early only once a batch has built up.
-    if (shared_.worker_idle.load(std::memory_order_relaxed) &&
+    // No system call per record in steady traffic: an idle worker wakes by itself within
+    // kIdleWait, and is woken early only once a batch has built up. A worker asleep (nothing
+    // recorded for kSleepAfter) is woken by the first record.
+    if (shared_.worker_asleep.load(std::memory_order_seq_cst)) {
+      if (shared_.worker_asleep.exchange(false, std::memory_order_acq_rel)) transport_->wakeup();
+    } else if (shared_.worker_idle.load(std::memory_order_relaxed) &&
         shared_.queue.size() >= kWakeBatch &&
         shared_.worker_idle.exchange(false, std::memory_order_acq_rel)) {
       transport_->wakeup();
@@ -437,9 +444,17 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       }
       if (stop_.load(std::memory_order_acquire)) break;
       Millis wait = std::chrono::ceil<Millis>(next - Clock::now());
+      const std::uint64_t recorded = shared_.queue.pushed();
+      if (recorded != last_recorded_) {
+        last_recorded_ = recorded;
+        last_record_at_ = now;
+      }
       if (dispatcher_->wants_records(Clock::now())) {
         if (shared_.queue.ready_to_pop()) {
           wait = Millis(0);
+        } else if (now - last_record_at_ >= kSleepAfter) {
+          shared_.worker_asleep.store(true, std::memory_order_seq_cst);
+          if (shared_.queue.ready_to_pop()) wait = Millis(0);  // a record came meanwhile
         } else {
           shared_.worker_idle.store(true, std::memory_order_seq_cst);
           wait = std::min(wait, kIdleWait);
@@ -449,6 +464,9 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       // Written only when it changes: record() reads this line on every call.
       if (shared_.worker_idle.load(std::memory_order_relaxed)) {
         shared_.worker_idle.store(false, std::memory_order_relaxed);
+      }
+      if (shared_.worker_asleep.load(std::memory_order_relaxed)) {
+        shared_.worker_asleep.store(false, std::memory_order_relaxed);
       }
     }
     // Stopped by a callback: nobody may be joining yet, so the worker settles its records now.
@@ -468,6 +486,8 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   detail::Logger logger_;
   detail::SharedState shared_;
   TimePoint last_queue_trim_{};  // worker only
+  std::uint64_t last_recorded_ = 0;  // worker only: queue.pushed() when last looked at
+  TimePoint last_record_at_{};       // worker only: when it last saw it grow
   detail::Accounting accounting_;
   detail::DeliveryGate gate_;
   std::string disabled_reason_;

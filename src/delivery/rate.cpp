@@ -17,9 +17,7 @@ constexpr double kRampDoubling = 0.2;  // seconds
 constexpr int kRampEvidence = 4;       // 429s after a ramp went past the limit, to measure it
 constexpr int kRingBits = 64;
 constexpr int kHoldAnswers = 16;  // a hold: half of these were 429s
-// Rates measured over less than this are too noisy to use as they are.
-constexpr double kMinSpan = 0.01;
-// A gap without sends longer than this starts a new busy stretch (sent_rate's span).
+// A gap without sends longer than this starts a new busy stretch.
 constexpr Clock::duration kIdleGap = std::chrono::seconds(1);
 
 }  // namespace
@@ -63,12 +61,6 @@ double SendRate::recent_accepted(TimePoint now) const noexcept {
     if (bins_.slot_of[i] != 0 && held <= p && held > p - bins) total += bins_.accepted[i];
   }
   return static_cast<double>(total);
-}
-
-double SendRate::sent_rate(TimePoint now) const noexcept {
-  // Over the busy stretch when it is shorter than the window: the rate the sender wanted.
-  const double span = std::clamp(seconds(now - busy_since_), kMinSpan, 1.0);
-  return per_second(now, true) / span;
 }
 
 void SendRate::outcome(bool throttled) noexcept {
@@ -139,7 +131,7 @@ void SendRate::grow(TimePoint now) noexcept {
 
 bool SendRate::end_pacing(TimePoint now) noexcept {
   if (!pacing_) return false;
-  if (rate_ <= unthrottled_ && now - binding_at_ < kCalm) return false;
+  if (now - binding_at_ < kCalm) return false;
   pacing_ = false;
   ramp_ = false;
   return true;
@@ -159,7 +151,6 @@ void SendRate::cut(TimePoint now, TimePoint origin, std::size_t in_flight) noexc
   double measured = accepted_rate(now);
   const bool first = !pacing_;
   if (first) {
-    unthrottled_ = sent_rate(now);
     // A stretch shorter than the window measured only part of what the server allows.
     ramp_ = now - busy_since_ < std::chrono::seconds(1);
   } else if (ramp_) {

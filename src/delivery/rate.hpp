@@ -17,8 +17,8 @@
 //   sent; the whole sender waits for that 429's Retry-After (the gate's window), and cuts once.
 // Rates are measured over the last second, not since the first send. Growth only runs while
 // sends use the pace (an idle client does not drift to an unlimited rate), and pacing ends on
-// evidence: the pace grew above the rate sent before the first cut, or kCalm passed since the
-// last cut.
+// evidence: sends have not used the whole pace for kCalm (the limit, if any, is above what the
+// client wants to send).
 #pragma once
 
 #include <array>
@@ -69,9 +69,8 @@ class SendRate {
   // Whether a request may start at `now`, and if not, when the next one may.
   bool may_send(TimePoint now) noexcept;
   TimePoint next_send(TimePoint now) noexcept;
-  // 2xx answers and requests sent over the last second, per second, as of `now`.
+  // 2xx answers over the last second, per second, as of `now`.
   double accepted_rate(TimePoint now) const noexcept;
-  double sent_rate(TimePoint now) const noexcept;
 
  private:
   // Counts per 100 ms over the last second.
@@ -110,7 +109,6 @@ class SendRate {
   double w_max_ = 0;        // the curve's plateau: the accepted rate at the last cut
   double k_ = 0;            // seconds from the cut until the curve is at w_max_
   double growth_ = 0;       // the curve's scale now (config_.growth, less for a stable limit)
-  double unthrottled_ = 0;  // the rate sent over the second before the first cut
   TimePoint origin_{};      // the curve's t = 0 (moved on while sends do not use the pace)
   TimePoint updated_at_{};
   TimePoint cut_at_{};

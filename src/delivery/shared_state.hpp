@@ -77,6 +77,8 @@ struct SharedState {
   alignas(64) std::atomic<std::int64_t> paused_until_ns{0};
   std::atomic<bool> accepting{true};      // false once shutdown starts
   std::atomic<bool> worker_idle{false};   // true while the worker sleeps and wants records
+  // true while the worker, idle for a second, sleeps on its timers: the next record wakes it
+  std::atomic<bool> worker_asleep{false};
 
   alignas(64) std::array<std::atomic<std::uint64_t>, kDropReasonCount> dropped{};
   std::atomic<std::uint64_t> dropped_at_record{0};  // the part of `dropped` counted by record()

@@ -209,12 +209,12 @@ TEST(SendRate, TheCurveWaitsWhileThePaceIsNotInUse) {
   EXPECT_FALSE(rate.pacing());
 }
 
-// The curve: below the learned rate before K, at it at K, above after; pacing ends once the
-// pace is above the rate sent before the first cut.
+// The curve: below the learned rate before K, at it at K, above after. Pacing does not end
+// while the sends use it; it ends once they have not for kCalm.
 TEST(SendRate, CubicGrowthThenPacingEnds) {
   const RateConfig config;
   SendRate rate(config);
-  history(rate, 1000, 500, t0);  // the sender wanted 1,000/s
+  history(rate, 1000, 500, t0);
   for (int i = 0; i < 8; ++i) rate.throttled(t0, t0, 0);
   ASSERT_TRUE(rate.pacing());
   const double w_max = rate.limit() / config.decrease;
@@ -236,9 +236,12 @@ TEST(SendRate, CubicGrowthThenPacingEnds) {
   EXPECT_NEAR(rate.limit(), w_max, w_max * 0.02);
   EXPECT_FALSE(run_to(k + 1));
   EXPECT_GT(rate.limit(), w_max);
-  // The rate sent before the first cut was 1,000/s: pacing ends once the curve passes it.
-  const double past = std::cbrt((1000 - w_max) / config.growth);
-  EXPECT_TRUE(run_to(k + past + 0.5));
+  EXPECT_FALSE(run_to(k + 8));  // far above: still in use, still pacing
+  EXPECT_TRUE(rate.pacing());
+  // The sends stop using it (answers come, nothing is sent): it ends after kCalm.
+  const TimePoint idle_from = now;
+  EXPECT_FALSE(rate.answered(idle_from + SendRate::kCalm - 1s, true));
+  EXPECT_TRUE(rate.answered(idle_from + SendRate::kCalm + 1s, true));
   EXPECT_FALSE(rate.pacing());
 }
 

@@ -14,6 +14,7 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 constexpr Clock::duration kBinWidth = std::chrono::milliseconds(100);
 constexpr Clock::duration kRampWindow = std::chrono::milliseconds(200);
 constexpr double kRampDoubling = 0.2;  // seconds
+constexpr double kMaxRate = 1e7;  // requests/s
 constexpr int kRampEvidence = 4;       // 429s after a ramp went past the limit, to measure it
 constexpr int kRingBits = 64;
 constexpr int kHoldAnswers = 16;  // a hold: half of these were 429s
@@ -126,7 +127,9 @@ void SendRate::grow(TimePoint now) noexcept {
   // After a first cut measured over a short busy stretch, the accepted rate is only a lower
   // bound: grow from it by doubling every kRampDoubling s, until the next cut.
   if (ramp_) next = std::max(next, ramp_from_ * std::exp2(t / kRampDoubling));
-  rate_ = std::max(config_.min_rate, next);
+  // A ceiling far above any sender, so that the curve or the ramp, run for hours with sends
+  // that keep using the pace, never reaches infinity (token arithmetic on it would be NaN).
+  rate_ = std::clamp(next, config_.min_rate, kMaxRate);
 }
 
 bool SendRate::end_pacing(TimePoint now) noexcept {

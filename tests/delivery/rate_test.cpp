@@ -245,6 +245,24 @@ TEST(SendRate, CubicGrowthThenPacingEnds) {
   EXPECT_FALSE(rate.pacing());
 }
 
+// Hours of a pace in use and never a 429: the ramp and the curve stop at a ceiling, and the
+// next send time stays a number.
+TEST(SendRate, NeverAboveTheCeiling) {
+  SendRate rate;
+  for (int i = 0; i < 8; ++i) rate.throttled(t0, t0, 0);  // a hold with nothing accepted: ramps
+  ASSERT_TRUE(rate.pacing());
+  for (TimePoint now = t0; now < t0 + 10h; now += 1s) {
+    rate.sent(now);  // takes a token: the pace stays in use
+    rate.answered(now, true);
+  }
+  EXPECT_TRUE(rate.pacing());
+  EXPECT_LE(rate.limit(), 1e7);
+  EXPECT_GT(rate.limit(), 1e6);
+  const TimePoint next = rate.next_send(t0 + 10h);
+  EXPECT_GE(next, t0 + 10h);
+  EXPECT_LE(next, t0 + 10h + 1s);
+}
+
 TEST(SendRate, NeverBelowTheFloor) {
   SendRate rate(RateConfig{0.5, 0.4, 2.0});
   for (int i = 0; i < 8; ++i) rate.throttled(t0, t0, 0);  // nothing accepted at all

@@ -39,6 +39,13 @@ TEST(Fork, ChildStartsAfreshAndNeverTouchesTheParentsConnectionsOrRecords) {
 #if defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "ThreadSanitizer does not support starting threads after a multi-threaded fork";
 #endif
+#if defined(__SANITIZE_ADDRESS__)
+  // GCC 12's ASan allocator is not fork-safe: the child can inherit one of its size-class locks
+  // held by another thread at the fork. Seen once in 12 runs on a loaded machine, and once in
+  // a clean-clone CI run: the child's new worker blocked for good in
+  // SizeClassAllocator64::GetFromAllocator under curl_multi_perform's malloc.
+  GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe in a multi-threaded process";
+#endif
   const test::TestPki& pki = test::test_pki();
   ASSERT_TRUE(pki.ok);
   testing::MockIngestServer server(test::tls_mock_options());

@@ -12,7 +12,6 @@ namespace {
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 constexpr Clock::duration kBinWidth = std::chrono::milliseconds(100);
-constexpr Clock::duration kRampWindow = std::chrono::milliseconds(200);
 constexpr double kRampDoubling = 0.2;  // seconds
 constexpr double kMaxRate = 1e7;  // requests/s
 constexpr int kRampEvidence = 4;       // 429s after a ramp went past the limit, to measure it
@@ -52,17 +51,6 @@ double SendRate::per_second(TimePoint now, bool sent) const noexcept {
 }
 
 double SendRate::accepted_rate(TimePoint now) const noexcept { return per_second(now, false); }
-
-double SendRate::recent_accepted(TimePoint now) const noexcept {
-  const std::int64_t p = period(now);
-  const std::int64_t bins = kRampWindow / kBinWidth;
-  std::uint64_t total = 0;
-  for (std::size_t i = 0; i < Bins::kCount; ++i) {
-    const std::int64_t held = bins_.slot_of[i] - 1;
-    if (bins_.slot_of[i] != 0 && held <= p && held > p - bins) total += bins_.accepted[i];
-  }
-  return static_cast<double>(total);
-}
 
 void SendRate::outcome(bool throttled) noexcept {
   if (skip_ > 0) {  // an answer to a request sent before the last cut
@@ -185,7 +173,6 @@ void SendRate::cut(TimePoint now, TimePoint origin, std::size_t in_flight) noexc
   origin_ = std::max(now, origin);
   measure_from_ = origin_;
   updated_at_ = origin_;
-  cut_at_ = now;
   binding_at_ = origin_;
   tokens_ = first ? 1.0 : std::min(tokens_, 1.0);
   refilled_at_ = now;

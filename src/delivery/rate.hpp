@@ -83,7 +83,6 @@ class SendRate {
   static std::int64_t period(TimePoint now) noexcept;
   void bin(TimePoint now, bool sent, bool accepted) noexcept;
   double per_second(TimePoint now, bool sent) const noexcept;
-  double recent_accepted(TimePoint now) const noexcept;  // 2xx over the last kRampWindow
   void outcome(bool throttled) noexcept;
   int throttled_among(int last) const noexcept;  // 429s among the last `last` answers
   void cut(TimePoint now, TimePoint origin, std::size_t in_flight) noexcept;
@@ -111,7 +110,6 @@ class SendRate {
   double growth_ = 0;       // the curve's scale now (config_.growth, less for a stable limit)
   TimePoint origin_{};      // the curve's t = 0 (moved on while sends do not use the pace)
   TimePoint updated_at_{};
-  TimePoint cut_at_{};
   TimePoint measure_from_{};
   TimePoint binding_at_{};  // when sends last used the whole pace  // accepted_since_cut_ counts from here
   bool ramp_ = false;       // growing from a lower bound (see grow())

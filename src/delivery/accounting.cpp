@@ -1,6 +1,7 @@
 // Counting, reporting and logging the ends of records.
 #include "delivery/accounting.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/text.hpp"
@@ -307,23 +308,21 @@ void Accounting::fill(Stats& s) const {
     s.dropped += s.dropped_by_reason[i];
   }
   s.delivered = shared_.delivered.load(std::memory_order_relaxed);
-  s.queued = shared_.queue.size();
-  // The worker publishes in_flight and retry_waiting at the end of its step, so just after
-  // the last record ends they may still show it. When every record taken out of the queue or
-  // the spool has ended, nothing is in flight or waiting: say so exactly. (finished never
-  // exceeds taken, and both only grow: equal when read in this order means equal at the
-  // moment `taken` was read.)
+  // The worker publishes in_flight and retry_waiting at the end of its step, so in the middle
+  // of one (records taken out, not yet published) or just after the last record ends they are
+  // stale. What the worker holds is exact from the monotonic counters: every record taken out
+  // of the queue or the spool that has not reached an end (finished never exceeds taken, and
+  // both only grow). The published figures only split it between in flight and waiting.
   const std::uint64_t finished = shared_.finished.load(std::memory_order_seq_cst);
-  const std::uint64_t taken = shared_.queue.popped() + shared_.unspooled.load(std::memory_order_seq_cst);
-  if (finished == taken) {
-    s.in_flight = 0;
-    s.retry_waiting = 0;
-  } else {
-    s.in_flight = shared_.in_flight.load(std::memory_order_relaxed);
-    s.retry_waiting = shared_.retry_waiting.load(std::memory_order_relaxed);
-  }
+  const std::uint64_t popped = shared_.queue.popped();
+  const std::uint64_t taken = popped + shared_.unspooled.load(std::memory_order_seq_cst);
+  const std::uint64_t pushed = shared_.queue.pushed();
+  s.queued = pushed > popped ? pushed - popped : 0;
+  const std::uint64_t held = taken > finished ? taken - finished : 0;
+  s.retry_waiting = std::min<std::uint64_t>(shared_.retry_waiting.load(std::memory_order_relaxed), held);
+  s.in_flight = held - s.retry_waiting;
   // Every record() call either claimed a queue slot or was dropped before it.
-  s.recorded = shared_.queue.pushed() + shared_.dropped_at_record.load(std::memory_order_relaxed);
+  s.recorded = pushed + shared_.dropped_at_record.load(std::memory_order_relaxed);
   s.retried = shared_.retried.load(std::memory_order_relaxed);
   s.throttled = shared_.throttled.load(std::memory_order_relaxed);
   s.requests_sent = shared_.requests_sent.load(std::memory_order_relaxed);

@@ -62,6 +62,34 @@ TEST_F(AccountingTest, EachEndIsCountedOnceAndReported) {
                                       "ext_c dropped rejected"}));
 }
 
+// stats() in the middle of a worker step: records taken out of the queue before the worker
+// published its figures are still pending (in flight), never missing from the sum.
+TEST_F(AccountingTest, RecordsTakenBeforeTheWorkerPublishedAreStillPending) {
+  for (int i = 0; i < 3; ++i) {
+    QueuedRecord q(LlmCallRecord{}, t0_);
+    ASSERT_TRUE(shared_.queue.try_push(q));
+  }
+  QueuedRecord out;
+  ASSERT_TRUE(shared_.queue.try_pop(out));
+  ASSERT_TRUE(shared_.queue.try_pop(out));
+  Stats s = stats();
+  EXPECT_EQ(s.recorded, 3u);
+  EXPECT_EQ(s.queued, 1u);
+  EXPECT_EQ(s.in_flight, 2u);
+  EXPECT_EQ(s.retry_waiting, 0u);
+  // Published: both wait for a retry.
+  accounting_.publish_pending(0, 2);
+  s = stats();
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(s.retry_waiting, 2u);
+  // One ends before the worker publishes again: the stale figure is capped by what is held.
+  accounting_.delivered(RecordEnd{a_, 1, 200}, std::nullopt);
+  s = stats();
+  EXPECT_EQ(s.retry_waiting, 1u);
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(s.recorded, s.delivered + s.dropped + s.pending());
+}
+
 TEST_F(AccountingTest, RefusedKeyAndRedirectAreLoggedOnce) {
   for (int i = 0; i < 3; ++i) accounting_.rejected(RecordEnd{a_, 1, 401}, 401, std::nullopt, t0_);
   for (int i = 0; i < 3; ++i) accounting_.rejected(RecordEnd{a_, 1, 301}, 301, std::nullopt, t0_);

@@ -12,7 +12,7 @@ opsmeter_ensure_packages
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(posture retry_after usage stream_usage serialize env_config workspace)
+[ ${#targets[@]} -eq 0 ] && targets=(posture retry_after usage stream_usage serialize env_config workspace spool)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"

@@ -262,6 +262,17 @@ struct ClientStatus {
   // Options the client adjusted (a value out of range and what it used instead); each is also
   // logged once as a warning when the client starts.
   std::vector<std::string> config_warnings;
+  // The disk spool (Options::spool_dir): the directory of this client's base URL and API key,
+  // empty when the spool is off; why it is off when spool_dir was set (not a directory of this
+  // user's, or writable by others); what lies there for other base URLs or API keys (never
+  // sent by this client: files, bytes, and the record() time of the oldest); and files it
+  // skipped and left in place (not regular files, another user's, too large, unreadable).
+  std::string spool_path;
+  std::string spool_refused_reason;
+  std::uint64_t spool_other_identity_files = 0;
+  std::uint64_t spool_other_identity_bytes = 0;
+  std::chrono::system_clock::time_point spool_other_identity_oldest{};
+  std::uint64_t spool_skipped_files = 0;
 };
 
 enum class FlushResult : std::uint8_t { kFlushed, kTimedOut };

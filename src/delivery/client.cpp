@@ -136,8 +136,11 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     }
     logger_.log(LogLevel::kInfo, detail::describe_delivery(config_));
     if (!config_.options.spool_dir.empty() && !config_.options.dry_run) {
-      spool_ = std::make_unique<detail::Spool>(config_.options.spool_dir, config_.options.spool_max_bytes,
-                                               config_.options.spool_max_age, logger_);
+      spool_ = std::make_unique<detail::Spool>(
+          config_.options.spool_dir, detail::spool_identity(config_.options.base_url, config_.options.api_key),
+          config_.options.spool_max_bytes, config_.options.spool_max_age, logger_);
+      spool_refused_ = spool_->report().refused_reason;
+      if (!spool_->enabled()) spool_.reset();  // refused, and logged: runs without one
     }
     dispatcher_.emplace(config_, shared_, *transport_, gate_, accounting_, [] { return Clock::now(); },
                         spool_.get());
@@ -181,6 +184,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       // thread handle alone (never cleaned up, never joined).
       if (transport_) transport_->abandon_after_fork();
       (void)transport_.release();
+      if (spool_) spool_->abandon_after_fork();
       new (&worker_) std::thread();  // forget the parent's thread without joining it
       dispatcher_.reset();
       return;
@@ -278,6 +282,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
     std::lock_guard<std::mutex> lock(fork_mu_);
     if (Impl* next = successor_raw_.load(std::memory_order_acquire)) return next;
     if (transport_) transport_->abandon_after_fork();
+    if (spool_) spool_->abandon_after_fork();
     try {
       auto next = std::make_shared<Impl>(config_.options, internal_);
       next->logger_.log(LogLevel::kInfo,
@@ -342,6 +347,18 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
       st.send_rate_limit = gate->send_rate_limit;
       st.posture = accounting_.posture();
       st.config_warnings = config_.warnings;
+      st.spool_refused_reason = spool_refused_;
+      if (spool_) {
+        const detail::SpoolReport spool = spool_->report();
+        st.spool_path = spool.path;
+        st.spool_other_identity_files = spool.other_identity_files;
+        st.spool_other_identity_bytes = spool.other_identity_bytes;
+        if (spool.other_identity_oldest_unix_ms > 0) {
+          st.spool_other_identity_oldest = std::chrono::system_clock::time_point(
+              std::chrono::milliseconds(spool.other_identity_oldest_unix_ms));
+        }
+        st.spool_skipped_files = spool.skipped_files;
+      }
     } catch (...) {
     }
     return st;
@@ -492,7 +509,8 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   detail::DeliveryGate gate_;
   std::string disabled_reason_;
   std::unique_ptr<detail::Transport> transport_;
-  std::unique_ptr<detail::Spool> spool_;  // worker only, through the dispatcher
+  std::unique_ptr<detail::Spool> spool_;  // worker only, through the dispatcher (report() excepted)
+  std::string spool_refused_;
   std::optional<detail::Dispatcher> dispatcher_;
   std::thread worker_;
   std::atomic<std::thread::id> worker_id_{};

@@ -9,10 +9,6 @@ namespace opsmeter::detail {
 namespace {
 
 constexpr Millis kHousekeeping{1000};
-// How often an idle worker looks for spool files to send (its own, once written, and others').
-constexpr Millis kSpoolReadEvery{5000};
-// Records moved from the queue to the spool per step while the ingest API is unreachable.
-constexpr int kSpoolBatch = 2000;
 
 DropReason reason_for(Action action) noexcept {
   switch (action) {
@@ -36,8 +32,8 @@ Dispatcher::Dispatcher(const Config& config, SharedState& shared, Transport& tra
       clock_(clock),
       rng_(std::random_device{}()),
       in_flight_(std::max(config.options.max_in_flight, config.options.max_streams)),
-      retry_capacity_(std::max<std::size_t>(64, 4 * in_flight_.size())),
-      spool_(spool != nullptr && spool->enabled() ? spool : nullptr) {
+      retry_capacity_(std::max<std::size_t>(64, 4 * in_flight_.size())) {
+  if (spool != nullptr && spool->enabled()) spool_.emplace(*spool, shared_, accounting_, preparer_);
   retries_.reserve(retry_capacity_ + in_flight_.size());
 }
 
@@ -51,11 +47,13 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
     gate_.advance(now);
     if (const std::optional<Millis> lasted = gate_.throttling_ended(now)) accounting_.throttling_ended(*lasted);
     if (gate_.paused()) drop_waiting(DropReason::kPaused);
-    if (spool_ != nullptr) load_spooled(now, wall_now);
+    if (spool_ && !gate_.unreachable() && !gate_.paused() && retries_.size() < retry_capacity_) {
+      spool_->load(now, wall_now, retry_capacity_ - retries_.size(), answered_, retries_);
+    }
     dispatch(now, wall_now);
-    if (spool_ != nullptr) {
-      spool_backlog(now, wall_now);
-      spool_housekeeping();
+    if (spool_) {
+      if (gate_.unreachable()) spool_->backlog(now, wall_now);
+      spool_->housekeeping(now, !gate_.unreachable());
     }
     accounting_.log_record_side_drops(now);
   } catch (...) {
@@ -110,6 +108,10 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   outcome.unreachable = gate_.unreachable();
   const Decision decision = decide(outcome, pending.counted_attempts(), now, config_.policy, jitter);
   std::optional<IngestPosture> posture;
+  if (result.http_status != 0 && !answered_) {
+    answered_ = true;  // the spool may be read in full now
+    if (spool_) spool_->look_now();
+  }
   if (result.http_status != 0 && !result.body.empty()) {
     posture = posture_of(result.body, result.http_status >= 200 && result.http_status <= 299);
   }
@@ -129,7 +131,10 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
     }
   } else if (result.http_status != 0) {
     Millis down_for{0};
-    if (gate_.answered(now, down_for)) accounting_.reachable_again(down_for, held() + 1);
+    if (gate_.answered(now, down_for)) {
+      accounting_.reachable_again(down_for, held() + 1);
+      if (spool_) spool_->look_now();  // what the outage spooled is sent now
+    }
     if (result.http_status != 429) {
       const double limit = gate_.send_rate_limit();
       if (gate_.rate_answer(now, decision.action == Action::kDelivered)) accounting_.pacing_ended(limit);
@@ -222,25 +227,16 @@ void Dispatcher::dispatch(TimePoint now, WallClock::time_point wall_now) {
     if (!next_pending(now, pending)) return;
     if (!pending.unspooled() && now - pending.enqueued_at > config_.options.max_record_age) {
       // With a spool it is kept there, to be sent late (with recordedAt), within spool_max_age.
-      if (spool_ != nullptr) {
-        spool_out(pending, now, wall_now);
+      if (spool_) {
+        spool_->out(pending, now, wall_now);
       } else {
         accounting_.dropped(pending.end(), DropReason::kTooOld);
       }
       continue;
     }
-    if (pending.body.empty()) {
-      const Prepared prepared = preparer_.prepare(pending.record, pending.body);
-      if (prepared.user_id_hashed_as_pii) accounting_.user_id_hashed_as_pii();
-      if (prepared.user_id_dropped) accounting_.user_id_dropped_without_salt();
-      if (!prepared.ok) {
-        accounting_.dropped(pending.end(), DropReason::kInternal);
-        continue;
-      }
-    }
-    if (now - pending.enqueued_at > kLateRecord && !pending.stamped_late) {
-      // Sent late: say when record() was called.
-      pending.stamped_late = stamp_recorded_at(pending.body, pending.recorded_at(now, wall_now));
+    if (!pending.ready_body(preparer_, accounting_, now, wall_now, now - pending.enqueued_at > kLateRecord)) {
+      accounting_.dropped(pending.end(), DropReason::kInternal);
+      continue;
     }
     if (config_.options.dry_run) {
       accounting_.dry_run(pending.body);
@@ -306,12 +302,13 @@ void Dispatcher::stop(WallClock::time_point wall_now, TimePoint spool_deadline) 
     transport_.abort_all(results_);
     int abandoned = 0;
     const TimePoint now = clock_ ? clock_() : TimePoint{};
-    const auto spool_time_left = [&] { return spool_ != nullptr && (!clock_ || clock_() < spool_deadline); };
-    // Spooled while there is time (one in flight never got its answer: sent again later, and
-    // the server keeps one row per id), else dropped.
+    const auto spool_time_left = [&] { return spool_ && (!clock_ || clock_() < spool_deadline); };
+    // With a spool, written there while there is time (one in flight never got its answer: sent
+    // again later, and the server keeps one row per id), else dropped; a record read from the
+    // spool goes back to its file whatever the time.
     const auto settle = [&](Pending& p) {
-      if (spool_time_left()) {
-        spool_out(p, now, wall_now);
+      if (spool_) {
+        spool_->settle_at_stop(p, spool_time_left(), now, wall_now);
       } else {
         accounting_.dropped(p.end(), DropReason::kShutdown);
       }
@@ -326,14 +323,12 @@ void Dispatcher::stop(WallClock::time_point wall_now, TimePoint spool_deadline) 
       slot.reset();
       --in_flight_count_;
     }
-    if (spool_ != nullptr) {
+    if (spool_) {
       for (Pending& p : retries_) settle(p);
       retries_.clear();
-      while (spool_time_left() && spool_oldest_queued(now, wall_now)) {
+      while (spool_time_left() && spool_->out_oldest_queued(now, wall_now)) {
       }
-      spool_->close_file();
-      spool_->log_shutdown(shared_.spooled.load(std::memory_order_relaxed) - spooled_before);
-      accounting_.spool_dropped(spool_->take_dropped());
+      spool_->stop(spool_time_left(), spooled_before);
     }
     drop_waiting(DropReason::kShutdown);
     if (abandoned > 0) accounting_.abandoned_lookups(abandoned);
@@ -341,77 +336,6 @@ void Dispatcher::stop(WallClock::time_point wall_now, TimePoint spool_deadline) 
     accounting_.set_last_error("out of memory at shutdown");
   }
   accounting_.publish_pending(in_flight_count_, retries_.size());
-}
-
-bool Dispatcher::spool_out(Pending& pending, TimePoint now, WallClock::time_point wall_now) {
-  if (pending.body.empty()) {
-    const Prepared prepared = preparer_.prepare(pending.record, pending.body);
-    if (!prepared.ok) {
-      accounting_.dropped(pending.end(), DropReason::kInternal);
-      return false;
-    }
-  }
-  std::int64_t recorded_ms = pending.recorded_unix_ms;
-  if (!pending.unspooled()) {
-    // It will be sent late, by a later step or process: say when record() was called.
-    const WallClock::time_point recorded = pending.recorded_at(now, wall_now);
-    if (!pending.stamped_late) pending.stamped_late = stamp_recorded_at(pending.body, recorded);
-    recorded_ms = unix_ms(recorded);
-  }
-  spool_->append(pending.body, recorded_ms);
-  accounting_.spooled();
-  return true;
-}
-
-void Dispatcher::spool_backlog(TimePoint now, WallClock::time_point wall_now) {
-  if (!gate_.unreachable()) return;
-  const RingQueue<QueuedRecord>& queue = shared_.queue;
-  for (int n = 0; n < kSpoolBatch && (queue.size() > queue.max_items() / 2 ||
-                                      queue.queued_bytes() > queue.max_bytes() / 2);
-       ++n) {
-    if (!spool_oldest_queued(now, wall_now)) break;
-  }
-}
-
-bool Dispatcher::spool_oldest_queued(TimePoint now, WallClock::time_point wall_now) {
-  QueuedRecord queued;
-  if (!shared_.queue.try_pop(queued)) return false;
-  Pending p;
-  p.record = std::move(queued.record);
-  p.enqueued_at = queued.enqueued_at;
-  spool_out(p, now, wall_now);
-  return true;
-}
-
-void Dispatcher::load_spooled(TimePoint now, WallClock::time_point wall_now) {
-  if (now < next_spool_read_ || gate_.unreachable() || gate_.paused() || retries_.size() >= retry_capacity_) {
-    return;
-  }
-  const std::size_t room = retry_capacity_ - retries_.size();
-  spool_entries_.clear();
-  spool_entry_files_.clear();
-  spool_->read(room, spool_entries_, spool_entry_files_, wall_now);
-  if (spool_entries_.size() < room) next_spool_read_ = now + kSpoolReadEvery;  // read to the end
-  for (std::size_t i = 0; i < spool_entries_.size(); ++i) {
-    SpoolEntry& entry = spool_entries_[i];
-    Pending p;
-    p.record.external_request_id = std::move(entry.id);
-    p.body = std::move(entry.body);
-    p.enqueued_at = now;
-    p.not_before = now;
-    p.stamped_late = true;  // stamped when it was spooled
-    p.recorded_unix_ms = entry.recorded_unix_ms;
-    p.from_spool = SpoolTicket(spool_, spool_entry_files_[i]);
-    retries_.push_back(std::move(p));
-  }
-  if (!spool_entries_.empty()) accounting_.unspooled(spool_entries_.size());
-}
-
-void Dispatcher::spool_housekeeping() {
-  spool_->flush();
-  // Once the ingest API answers, what was spooled becomes readable: by this client too.
-  if (!gate_.unreachable()) spool_->close_file();
-  accounting_.spool_dropped(spool_->take_dropped());
 }
 
 }  // namespace opsmeter::detail

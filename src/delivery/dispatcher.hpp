@@ -14,7 +14,8 @@
 #include "delivery/options.hpp"
 #include "delivery/preparer.hpp"
 #include "delivery/shared_state.hpp"
-#include "delivery/spool.hpp"
+#include "delivery/pending.hpp"
+#include "delivery/spool_link.hpp"
 #include "transport/transport.hpp"
 
 namespace opsmeter::detail {
@@ -46,56 +47,6 @@ class Dispatcher {
   std::size_t retry_waiting() const noexcept { return retries_.size(); }
 
  private:
-  // A record read from the spool holds one of these: when the record ends (the Pending is
-  // destroyed, wherever that happens), its spool file learns it, and deletes itself after the
-  // last one.
-  class SpoolTicket {
-   public:
-    SpoolTicket() = default;
-    SpoolTicket(Spool* spool, std::uint64_t file) noexcept : spool_(spool), file_(file) {}
-    SpoolTicket(SpoolTicket&& other) noexcept : spool_(std::exchange(other.spool_, nullptr)), file_(other.file_) {}
-    SpoolTicket& operator=(SpoolTicket&& other) noexcept {
-      if (this != &other) {
-        release();
-        spool_ = std::exchange(other.spool_, nullptr);
-        file_ = other.file_;
-      }
-      return *this;
-    }
-    ~SpoolTicket() { release(); }
-    bool held() const noexcept { return spool_ != nullptr; }
-
-   private:
-    void release() noexcept {
-      if (spool_ != nullptr) spool_->ended(file_);
-      spool_ = nullptr;
-    }
-    Spool* spool_ = nullptr;
-    std::uint64_t file_ = 0;
-  };
-
-  struct Pending {
-    LlmCallRecord record;
-    TimePoint enqueued_at{};
-    TimePoint not_before{};
-    int attempts = 0;        // requests sent for it, on the wire
-    int throttled_sends = 0;  // of those, answered 429: they do not use up retries
-    int held_sends = 0;       // ... and reset or refused in an outage, with no answer: neither
-    int last_status = 0;
-    std::string body;  // serialized once, resent unchanged (but for a late stamp)
-    bool stamped_late = false;  // the body carries metadata.recordedAt
-    std::int64_t recorded_unix_ms = 0;  // for a record read from the spool: when record() ran
-    SpoolTicket from_spool;             // set for a record read from the spool
-
-    bool unspooled() const noexcept { return from_spool.held(); }
-    int counted_attempts() const noexcept { return attempts - throttled_sends - held_sends; }
-    // When record() was called, on the wall clock: measured back from `now` on the steady clock.
-    WallClock::time_point recorded_at(TimePoint now, WallClock::time_point wall_now) const noexcept {
-      return wall_now - std::chrono::duration_cast<WallClock::duration>(now - enqueued_at);
-    }
-    RecordEnd end() const noexcept { return RecordEnd{record.external_request_id, attempts, last_status}; }
-  };
-
   void handle(HttpResult& result, TimePoint now, WallClock::time_point wall_now);
   std::size_t held() const noexcept;  // records waiting: queued, for a retry or in flight
   void count_requests(Pending& pending, const HttpResult& result);
@@ -106,15 +57,6 @@ class Dispatcher {
   void dispatch(TimePoint now, WallClock::time_point wall_now);
   bool next_pending(TimePoint now, Pending& out);
   bool send(Pending&& pending, TimePoint now, WallClock::time_point wall_now);
-  // The spool: one record out (false when it could not be serialized: dropped as kInternal);
-  // the oldest queued records out while the ingest API is unreachable and the queue is more
-  // than half full; spooled records in, while there is room and the gate is open.
-  bool spool_out(Pending& pending, TimePoint now, WallClock::time_point wall_now);
-  void spool_backlog(TimePoint now, WallClock::time_point wall_now);
-  bool spool_oldest_queued(TimePoint now, WallClock::time_point wall_now);  // false: queue empty
-  void load_spooled(TimePoint now, WallClock::time_point wall_now);
-  void spool_housekeeping();
-
   const Config& config_;
   SharedState& shared_;
   Transport& transport_;
@@ -130,10 +72,8 @@ class Dispatcher {
   std::size_t retry_capacity_;
   std::vector<HttpResult> results_;  // reused buffer
   std::string last_posture_body_;    // the last response body parsed for the posture
-  Spool* spool_;
-  TimePoint next_spool_read_{};      // when to look at the spool directory again
-  std::vector<SpoolEntry> spool_entries_;        // reused buffers
-  std::vector<std::uint64_t> spool_entry_files_;
+  std::optional<SpoolLink> spool_;  // with a disk spool
+  bool answered_ = false;           // the ingest API has answered this client at least once
 };
 
 }  // namespace opsmeter::detail

@@ -47,15 +47,13 @@
 
 #include "opsmeter/callback.hpp"
 #include "opsmeter/export.hpp"
+#include "opsmeter/log.hpp"
 #include "opsmeter/record.hpp"
 #include "opsmeter/validation.hpp"
 
 // Client::start_call returns a CallScope, defined in opsmeter/call_scope.hpp.
 
 namespace opsmeter {
-
-enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
-OPSMETER_API std::string_view to_string(LogLevel level) noexcept;
 
 // Why a record was not delivered.
 enum class DropReason : std::uint8_t {

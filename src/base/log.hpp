@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "opsmeter/client.hpp"
+#include "opsmeter/callback.hpp"
+#include "opsmeter/log.hpp"
 
 namespace opsmeter::detail {
 

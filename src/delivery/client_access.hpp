@@ -4,6 +4,7 @@
 #pragma once
 
 #include "delivery/options.hpp"
+#include "instrument/record_sink.hpp"
 #include "opsmeter/client.hpp"
 
 namespace opsmeter::detail {
@@ -12,6 +13,7 @@ struct ClientAccess {
   static Client make(Options options, const InternalOptions& internal) noexcept {
     return Client(std::move(options), internal);
   }
+  static RecordSink* sink(const Client& client) noexcept;  // the client's Impl, or null
 };
 
 }  // namespace opsmeter::detail

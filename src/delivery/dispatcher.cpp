@@ -95,15 +95,13 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   pending.last_status = result.http_status;
   const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   // The gate first: whether the API is unreachable decides what a request with no answer means.
-  bool outage_started = false;
-  std::string reason;
+  std::optional<std::string> outage;  // the reason of an outage this answer starts
   const bool unanswered = result.http_status == 0 && !result.answered_bytes &&
                           (result.error == TransportError::kTimeout || result.error == TransportError::kNetwork);
   if (result.connection_failed || unanswered) {
-    reason = std::string(to_string(result.error)) + ": " + result.error_text;
-    outage_started = result.connection_failed ? gate_.connection_failed(now, jitter, reason)
-                                              : gate_.request_failed(now, jitter, reason);
-    if (outage_started) reason = gate_.status()->unreachable_reason;
+    const std::string reason = std::string(to_string(result.error)) + ": " + result.error_text;
+    outage = result.connection_failed ? gate_.connection_failed(now, jitter, reason)
+                                      : gate_.request_failed(now, jitter, reason);
   }
   outcome.unreachable = gate_.unreachable();
   const Decision decision = decide(outcome, pending.counted_attempts(), now, config_.policy, jitter);
@@ -120,7 +118,7 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   } else if (decision.action != Action::kDelivered) {
     accounting_.set_last_error("http " + std::to_string(result.http_status));
   }
-  if (outage_started) accounting_.connection_failed(result, true, reason);
+  if (outage) accounting_.connection_failed(result, true, *outage);
   if (decision.action == Action::kHold) {
     if (!outcome.reached_wire) {
       pending.attempts -= 1;  // nothing was sent: not an attempt
@@ -130,14 +128,13 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
       if (result.error != TransportError::kTimeout) pending.held_sends += result.requests;
     }
   } else if (result.http_status != 0) {
-    Millis down_for{0};
-    if (gate_.answered(now, down_for)) {
-      accounting_.reachable_again(down_for, held() + 1);
+    if (const std::optional<Millis> down_for = gate_.answered(now)) {
+      accounting_.reachable_again(*down_for, held() + 1);
       if (spool_) spool_->look_now();  // what the outage spooled is sent now
     }
     if (result.http_status != 429) {
-      const double limit = gate_.send_rate_limit();
-      if (gate_.rate_answer(now, decision.action == Action::kDelivered)) accounting_.pacing_ended(limit);
+      const std::optional<double> ended_at = gate_.rate_answer(now, decision.action == Action::kDelivered);
+      if (ended_at) accounting_.pacing_ended(*ended_at);
     }
   }
   accounting_.set_posture(posture);
@@ -171,8 +168,7 @@ void Dispatcher::apply(Pending& pending, const Decision& decision, int http_stat
                        const std::optional<IngestPosture>& posture, TimePoint now) {
   switch (decision.action) {
     case Action::kDelivered: {
-      std::string ended_pause;
-      if (gate_.delivered(ended_pause)) accounting_.resumed(ended_pause);
+      if (const std::optional<std::string> ended_pause = gate_.delivered()) accounting_.resumed(*ended_pause);
       accounting_.delivered(pending.end(), posture);
       return;
     }

@@ -6,6 +6,19 @@
 
 namespace opsmeter::detail {
 
+void describe(const GateStatus& gate, ClientStatus& st) {
+  st.telemetry_paused = gate.paused;
+  st.pause_reason = gate.pause_reason;
+  st.paused_until = gate.paused_until;
+  st.throttled_until = gate.throttled_until;
+  st.throttled = gate.throttled_until > Clock::now();
+  st.unreachable = gate.unreachable;
+  st.unreachable_reason = gate.unreachable_reason;
+  st.unreachable_since = gate.unreachable_since;
+  st.next_probe_at = gate.next_probe_at;
+  st.send_rate_limit = gate.send_rate_limit;
+}
+
 DeliveryGate::DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns,
                            ProbeBackoff probe_backoff, RateConfig rate)
     : base_in_flight_(max_in_flight),
@@ -31,13 +44,14 @@ bool DeliveryGate::may_send(TimePoint now, std::size_t in_flight) noexcept {
 
 void DeliveryGate::sent(TimePoint now) noexcept { rate_.sent(now); }
 
-bool DeliveryGate::rate_answer(TimePoint now, bool accepted) {
+std::optional<double> DeliveryGate::rate_answer(TimePoint now, bool accepted) {
   accepted_since_429_ = accepted_since_429_ || accepted;
   if (accepted && window_ < max_in_flight_) ++window_;
   const bool was = rate_.pacing();
+  const double limit = rate_.limit();
   const bool ended = rate_.answered(now, accepted);
   if (was) publish();  // the limit moved
-  return ended;
+  return ended ? std::optional<double>(limit) : std::nullopt;
 }
 
 TimePoint DeliveryGate::opens_at(TimePoint now) noexcept {
@@ -57,14 +71,15 @@ TimePoint DeliveryGate::next_change(TimePoint now, TimePoint limit) noexcept {
   return next;
 }
 
-bool DeliveryGate::connection_failed(TimePoint now, double jitter, const std::string& reason) {
+std::optional<std::string> DeliveryGate::connection_failed(TimePoint now, double jitter,
+                                                           const std::string& reason) {
   const bool started = !unreachable_;
   if (started) {
     unreachable_ = true;
     unreachable_since_ = now;
     probe_failures_ = 0;
   } else if (now < next_probe_at_) {
-    return false;  // a request from before the outage, or before the probe was due
+    return std::nullopt;  // a request from before the outage, or before the probe was due
   }
   ++probe_failures_;
   Millis wait = probe_backoff_.max;
@@ -75,28 +90,27 @@ bool DeliveryGate::connection_failed(TimePoint now, double jitter, const std::st
   next_probe_at_ = now + wait / 2 + Millis(drawn);
   unreachable_reason_ = reason;
   publish();
-  return started;
+  return started ? std::optional<std::string>(unreachable_reason_) : std::nullopt;
 }
 
-bool DeliveryGate::request_failed(TimePoint now, double jitter, const std::string& reason) {
+std::optional<std::string> DeliveryGate::request_failed(TimePoint now, double jitter, const std::string& reason) {
   if (unreachable_) return connection_failed(now, jitter, reason);
   recent_failures_ = (recent_failures_ << 1) | 1u;
   const std::uint32_t window = (1u << kFailureWindow) - 1;
-  if (std::bitset<kFailureWindow>(recent_failures_ & window).count() < kFailuresForOutage) return false;
+  if (std::bitset<kFailureWindow>(recent_failures_ & window).count() < kFailuresForOutage) return std::nullopt;
   recent_failures_ = 0;
   return connection_failed(now, jitter,
                            reason + " (" + std::to_string(kFailuresForOutage) + " of the last " +
                                std::to_string(kFailureWindow) + " requests got no answer)");
 }
 
-bool DeliveryGate::answered(TimePoint now, Millis& down_for) {
+std::optional<Millis> DeliveryGate::answered(TimePoint now) {
   recent_failures_ <<= 1;
-  if (!unreachable_) return false;
+  if (!unreachable_) return std::nullopt;
   unreachable_ = false;
-  down_for = std::chrono::duration_cast<Millis>(now - unreachable_since_);
   unreachable_reason_.clear();
   publish();
-  return true;
+  return std::chrono::duration_cast<Millis>(now - unreachable_since_);
 }
 
 ThrottleEvents DeliveryGate::throttle(TimePoint until, TimePoint now, std::size_t in_flight) {
@@ -141,13 +155,13 @@ bool DeliveryGate::pause(TimePoint until, const std::string& reason) {
   return was_paused;
 }
 
-bool DeliveryGate::delivered(std::string& ended_reason) {
-  if (mode_ != Mode::kProbing) return false;
+std::optional<std::string> DeliveryGate::delivered() {
+  if (mode_ != Mode::kProbing) return std::nullopt;
   mode_ = Mode::kNormal;
-  ended_reason = std::move(pause_reason_);
+  std::string ended = std::move(pause_reason_);
   pause_reason_.clear();
   publish();
-  return true;
+  return ended;
 }
 
 std::shared_ptr<const GateStatus> DeliveryGate::status() const {

@@ -17,6 +17,7 @@
 
 #include "base/clock.hpp"
 #include "delivery/rate.hpp"
+#include "opsmeter/client.hpp"
 
 namespace opsmeter::detail {
 
@@ -33,6 +34,9 @@ struct GateStatus {
   TimePoint next_probe_at{};
   double send_rate_limit = 0;  // requests/s the sender paces itself to after 429s; 0: none
 };
+
+// What status() says of the gate.
+void describe(const GateStatus& gate, ClientStatus& status);
 
 // The wait before each probe of an unreachable ingest API: min * 2^(failures - 1), capped at max,
 // half of it fixed and half drawn ("equal jitter"), so that many processes do not probe at once.
@@ -93,28 +97,29 @@ class DeliveryGate {
   std::optional<Millis> throttling_ended(TimePoint now) noexcept;
   // A request starts at `now`: it takes one of the send rate's tokens while pacing.
   void sent(TimePoint now) noexcept;
-  // A non-429 answer at `now` (`accepted`: a 2xx), for the send rate. True when pacing ends.
-  bool rate_answer(TimePoint now, bool accepted);
+  // A non-429 answer at `now` (`accepted`: a 2xx), for the send rate. When that ends pacing:
+  // the pace it ended at.
+  std::optional<double> rate_answer(TimePoint now, bool accepted);
   double send_rate_limit() const noexcept { return rate_.limit(); }
   // A 402: telemetry pauses until `until`. True when it was already paused (a failed probe).
   bool pause(TimePoint until, const std::string& reason);
-  // The connection failed at `now` (`jitter` a draw from [0, 1)). True when this starts an
-  // outage. A failure once the probe was due is the probe's: the next wait doubles. Failures of
-  // requests started before the outage change nothing.
-  bool connection_failed(TimePoint now, double jitter, const std::string& reason);
+  // The connection failed at `now` (`jitter` a draw from [0, 1)). When this starts an outage:
+  // the outage's reason. A failure once the probe was due is the probe's: the next wait
+  // doubles. Failures of requests started before the outage change nothing.
+  std::optional<std::string> connection_failed(TimePoint now, double jitter, const std::string& reason);
   // A request that was sent got no answer (a timeout or a reset) at `now`. One such failure
   // is the request's (a slow answer), but when most of the last kFailureWindow requests got
   // none (kFailuresForOutage), the API is treated as unreachable, as for a failed connection.
-  // True when this starts an outage. In an outage it is a failed probe.
-  bool request_failed(TimePoint now, double jitter, const std::string& reason);
+  // When this starts an outage: its reason. In an outage it is a failed probe.
+  std::optional<std::string> request_failed(TimePoint now, double jitter, const std::string& reason);
   static constexpr int kFailureWindow = 8;
   static constexpr int kFailuresForOutage = 6;
-  // An HTTP answer arrived at `now`. True when that ends an outage; `down_for` is then its length.
-  bool answered(TimePoint now, Millis& down_for);
+  // An HTTP answer arrived at `now`. When that ends an outage: how long it lasted.
+  std::optional<Millis> answered(TimePoint now);
 
-  // An answer delivered a record. True when that ends a pause (the probe succeeded);
-  // `ended_reason` then holds the pause's reason.
-  bool delivered(std::string& ended_reason);
+  // An answer delivered a record. When that ends a pause (the probe succeeded): the pause's
+  // reason.
+  std::optional<std::string> delivered();
 
   // Any thread.
   std::shared_ptr<const GateStatus> status() const;

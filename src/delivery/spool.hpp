@@ -41,6 +41,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "delivery/spool_format.hpp"
+#include "opsmeter/client.hpp"
 
 namespace opsmeter::detail {
 
@@ -59,6 +60,9 @@ struct SpoolReport {
   std::int64_t other_identity_oldest_unix_ms = 0;  // 0 when there are none
   std::uint64_t skipped_files = 0;  // not regular, not this user's, too large, or unreadable
 };
+
+// What status() says of the spool.
+void describe(const SpoolReport& spool, ClientStatus& status);
 
 class Spool {
  public:
@@ -109,7 +113,12 @@ class Spool {
   SpoolReport report() const;
 
  private:
-  enum class LineState : std::uint8_t { kPending, kGone, kGivenBack };
+  // A line's state, as a plain byte: a vector of a project type can have its std:: template
+  // code exported by the version script's `opsmeter::*` (its demangled name starts with the
+  // return type) when a build does not inline it.
+  struct LineState {
+    static constexpr std::uint8_t kPending = 0, kGone = 1, kGivenBack = 2;
+  };
   struct Held {
     std::uint64_t number = 0;
     int fd = -1;
@@ -117,7 +126,7 @@ class Spool {
     std::string data;    // the whole file: at most the roll size plus one line
     std::size_t offset = 0;  // the next unread byte
     std::vector<std::pair<std::uint32_t, std::uint32_t>> lines;  // offset, length of each line read
-    std::vector<LineState> states;
+    std::vector<std::uint8_t> states;  // LineState
     std::size_t outstanding = 0;
     bool read_to_end = false;
     bool changed = false;  // a record or a bad line is gone from it

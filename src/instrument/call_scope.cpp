@@ -92,6 +92,11 @@ CallScope detail::CallScopeAccess::begin(RecordSink* sink, std::string_view prov
   return scope;
 }
 
+CallScope Client::start_call(std::string_view provider, std::string_view model,
+                             const CallOptions& options) noexcept {
+  return detail::CallScopeAccess::begin(detail::sink_of(*this), provider, model, options);
+}
+
 CallScope Client::start_call(std::string_view provider, std::string_view model) noexcept {
   return start_call(provider, model, CallOptions{});
 }

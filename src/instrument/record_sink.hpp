@@ -15,6 +15,10 @@ class RecordSink {
   ~RecordSink() = default;
 };
 
+// The sink behind a client (its Impl; null for a moved-from client). Defined with the client,
+// so that Client::start_call can live with the CallScope it starts.
+RecordSink* sink_of(const Client& client) noexcept;
+
 // The answer for a record dropped before it reached the queue.
 inline RecordResult dropped_result(DropReason reason) noexcept {
   RecordResult result;

@@ -6,6 +6,8 @@
 
 #include <curl/curl.h>
 
+#include <type_traits>
+
 namespace opsmeter::detail {
 
 class CurlLibrary {
@@ -46,6 +48,36 @@ class CurlLibrary {
     return curl_easy_setopt(e, o, v);
   }
   virtual CURLcode easy_getinfo_long(CURL* e, CURLINFO i, long* out) { return curl_easy_getinfo(e, i, out); }
+  virtual CURLcode easy_getinfo_off(CURL* e, CURLINFO i, curl_off_t* out) { return curl_easy_getinfo(e, i, out); }
+  virtual CURLcode easy_getinfo_certinfo(CURL* e, curl_certinfo** out) {
+    return curl_easy_getinfo(e, CURLINFO_CERTINFO, out);
+  }
+  virtual CURLcode easy_perform(CURL* e) { return curl_easy_perform(e); }
+  virtual const char* easy_strerror(CURLcode code) { return curl_easy_strerror(code); }
+  virtual CURLcode global_init(long flags) { return curl_global_init(flags); }
+
+  // Sets one option with the member for its value's type.
+  template <typename T>
+  CURLcode easy_setopt(CURL* e, CURLoption option, T value) {
+    if constexpr (std::is_same_v<T, long>) {
+      return easy_setopt_long(e, option, value);
+    } else if constexpr (std::is_same_v<T, WriteCallback>) {
+      return easy_setopt_write(e, option, value);
+    } else if constexpr (std::is_same_v<T, PrereqCallback>) {
+      return easy_setopt_prereq(e, option, value);
+    } else if constexpr (std::is_same_v<T, ResolverStartCallback>) {
+      return easy_setopt_resolver_start(e, option, value);
+    } else if constexpr (std::is_same_v<T, OpenSocketCallback>) {
+      return easy_setopt_opensocket(e, option, value);
+    } else if constexpr (std::is_same_v<T, CloseSocketCallback>) {
+      return easy_setopt_closesocket(e, option, value);
+    } else if constexpr (std::is_same_v<T, curl_off_t>) {
+      return easy_setopt_size(e, option, value);
+    } else {
+      static_assert(std::is_pointer_v<T> || std::is_null_pointer_v<T>, "a libcurl option value");
+      return easy_setopt_pointer(e, option, value);
+    }
+  }
   virtual CURLcode easy_getinfo_pointer(CURL* e, CURLINFO i, char** out) {
     return curl_easy_getinfo(e, i, out);
   }

@@ -8,7 +8,6 @@
 // keeps the connections and the DNS cache across transfers.
 #include "transport/curl_transport.hpp"
 
-#include <openssl/crypto.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,12 +17,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "transport/curl_common.hpp"
 #include "transport/curl_library.hpp"
 
 namespace opsmeter::detail {
 namespace {
 
-constexpr std::size_t kMaxResponseBody = 64 * 1024;
 constexpr std::size_t kMaxRetryAfter = 128;
 
 // The sockets libcurl opened for this transport and has not closed: what a forked child must
@@ -117,63 +116,6 @@ int on_close_socket(void* user, curl_socket_t fd) {
   return ::close(fd);
 }
 
-TransportError classify(CURLcode code) {
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return TransportError::kTimeout;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return TransportError::kConnect;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-      return TransportError::kTls;
-    default:
-      return TransportError::kNetwork;
-  }
-}
-
-// How every request reaches the ingest API, for the sender and for check() alike: protocols,
-// user agent, no redirects, no signals, deadlines, TLS verification and trust, the proxy.
-// `set(option, value)` sets one option; the first failure is returned.
-template <typename Set>
-CURLcode set_connection_options(Set&& set, const CurlSettings& settings) {
-  const long timeout = static_cast<long>(settings.timeout.count());
-  const CURLcode codes[] = {
-      set(CURLOPT_PROTOCOLS_STR, "http,https"),
-      set(CURLOPT_USERAGENT, settings.user_agent.c_str()),
-      set(CURLOPT_FOLLOWLOCATION, 0L),
-      set(CURLOPT_NOSIGNAL, 1L),
-      // Never wait for a name lookup's thread when a transfer is aborted or cleaned up: a
-      // resolver that does not answer must not hold shutdown() or the destructor.
-      set(CURLOPT_QUICK_EXIT, 1L),
-      set(CURLOPT_TIMEOUT_MS, timeout),
-      set(CURLOPT_CONNECTTIMEOUT_MS, timeout),
-      set(CURLOPT_SSL_VERIFYPEER, 1L),
-      set(CURLOPT_SSL_VERIFYHOST, 2L),
-      set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)),
-      settings.ca_bundle.empty() ? CURLE_OK : set(CURLOPT_CAINFO, settings.ca_bundle.c_str()),
-      settings.ca_path.empty() ? CURLE_OK : set(CURLOPT_CAPATH, settings.ca_path.c_str()),
-      // An empty proxy string means "no proxy" and stops libcurl reading the environment.
-      set(CURLOPT_PROXY, settings.proxy.c_str()),
-      set(CURLOPT_NOPROXY, settings.no_proxy.empty() ? nullptr : settings.no_proxy.c_str()),
-  };
-  for (CURLcode code : codes) {
-    if (code != CURLE_OK) return code;
-  }
-  return CURLE_OK;
-}
-
 class CurlTransport final : public Transport {
  public:
   CurlTransport(const CurlSettings& settings, CurlLibrary& curl, std::string& error)
@@ -194,7 +136,7 @@ class CurlTransport final : public Transport {
       const CURLcode code = make_handle(slots_[i]);
       if (code != CURLE_OK) {
         error = code == CURLE_FAILED_INIT ? std::string("curl_easy_init failed")
-                                          : std::string("could not configure libcurl: ") + curl_easy_strerror(code);
+                                          : std::string("could not configure libcurl: ") + curl_.easy_strerror(code);
         return;
       }
     }
@@ -347,25 +289,7 @@ class CurlTransport final : public Transport {
 
   CURLcode configure(Slot& slot) {
     CURL* e = slot.easy;
-    const auto set = [this, e](CURLoption option, auto value) {
-      using T = decltype(value);
-      if constexpr (std::is_same_v<T, long>) {
-        return curl_.easy_setopt_long(e, option, value);
-      } else if constexpr (std::is_same_v<T, CurlLibrary::WriteCallback>) {
-        return curl_.easy_setopt_write(e, option, value);
-      } else if constexpr (std::is_same_v<T, CurlLibrary::PrereqCallback>) {
-        return curl_.easy_setopt_prereq(e, option, value);
-      } else if constexpr (std::is_same_v<T, CurlLibrary::ResolverStartCallback>) {
-        return curl_.easy_setopt_resolver_start(e, option, value);
-      } else if constexpr (std::is_same_v<T, CurlLibrary::OpenSocketCallback>) {
-        return curl_.easy_setopt_opensocket(e, option, value);
-      } else if constexpr (std::is_same_v<T, CurlLibrary::CloseSocketCallback>) {
-        return curl_.easy_setopt_closesocket(e, option, value);
-      } else {
-        static_assert(std::is_pointer_v<T> || std::is_null_pointer_v<T>, "a libcurl option value");
-        return curl_.easy_setopt_pointer(e, option, value);
-      }
-    };
+    const auto set = [this, e](CURLoption option, auto value) { return curl_.easy_setopt(e, option, value); };
     const CURLcode common = set_connection_options(set, settings_);
     if (common != CURLE_OK) return common;
     const CURLcode codes[] = {
@@ -428,7 +352,7 @@ class CurlTransport final : public Transport {
       result.retry_after = std::move(slot.retry_after);
     } else {
       result.error = classify(code);
-      result.error_text = slot.error_buffer[0] ? slot.error_buffer : curl_easy_strerror(code);
+      result.error_text = slot.error_buffer[0] ? slot.error_buffer : curl_.easy_strerror(code);
       result.connection_failed = connection_failed(slot, result.error);
       long new_connections = 0, header_bytes = 0;
       curl_.easy_getinfo_long(slot.easy, CURLINFO_NUM_CONNECTS, &new_connections);
@@ -455,156 +379,6 @@ class CurlTransport final : public Transport {
 };
 
 }  // namespace
-
-namespace {
-
-// OpenSSL frees its state in an exit handler by default. A client still live at exit() (leaked,
-// or on main's stack) has a worker that may be inside a TLS call then, which crashed the
-// process (tests/transport/exit_test.cpp). Asking OpenSSL not to register that handler, before
-// libcurl initializes it, leaves its state to the operating system. It takes effect only if
-// this is the process's first OpenSSL initialization.
-CURLcode global_init() noexcept {
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
-  return curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-}  // namespace
-
-std::string ensure_curl_global_init() noexcept {
-  static const CURLcode code = global_init();
-  if (code == CURLE_OK) return std::string();
-  try {
-    return std::string("curl_global_init failed: ") + curl_easy_strerror(code);
-  } catch (...) {
-    return std::string();
-  }
-}
-
-CurlLibrary& CurlLibrary::real() noexcept {
-  // Never destroyed: a worker still running while exit() runs the static destructors (a
-  // leaked client) keeps calling through it.
-  static CurlLibrary* const library = new CurlLibrary;
-  return *library;
-}
-
-namespace {
-
-std::size_t on_get_body(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  const std::size_t bytes = size * count;
-  const std::size_t room = kMaxResponseBody - std::min(kMaxResponseBody, body->size());
-  try {
-    body->append(data, std::min(bytes, room));
-  } catch (...) {
-    return 0;
-  }
-  return bytes;  // the rest is read and dropped
-}
-
-}  // namespace
-
-namespace {
-
-// The certificate fields libcurl lists as "Name:value" lines for the leaf certificate.
-void read_certificate(CURL* e, ConnectionInfo& result) {
-  curl_certinfo* certs = nullptr;
-  if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &certs) != CURLE_OK || certs == nullptr ||
-      certs->num_of_certs < 1) {
-    return;
-  }
-  for (const curl_slist* line = certs->certinfo[0]; line != nullptr; line = line->next) {
-    const std::string_view text(line->data);
-    const auto field = [&](std::string_view name, std::string& out) {
-      if (text.size() > name.size() && text.compare(0, name.size(), name) == 0 && text[name.size()] == ':') {
-        out = std::string(text.substr(name.size() + 1));
-      }
-    };
-    field("Subject", result.tls_subject);
-    field("Issuer", result.tls_issuer);
-    field("Expire date", result.tls_expires);
-  }
-}
-
-void read_connection_info(CURL* e, CURLcode code, TransportError error, ConnectionInfo& result) {
-  const auto micros = [e](CURLINFO info) {
-    curl_off_t value = 0;
-    curl_easy_getinfo(e, info, &value);
-    return Micros(value);
-  };
-  result.dns_time = micros(CURLINFO_NAMELOOKUP_TIME_T);
-  result.connect_time = micros(CURLINFO_CONNECT_TIME_T);
-  result.tls_time = micros(CURLINFO_APPCONNECT_TIME_T);
-  result.total_time = micros(CURLINFO_TOTAL_TIME_T);
-  const char* ip = nullptr;
-  if (curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr) result.remote_address = ip;
-  // A connect time is recorded once TCP is up, an app-connect time once TLS is. A failed TLS
-  // handshake or a connection lost mid-exchange had TCP up too (libcurl records no time then).
-  result.connected = result.connect_time.count() > 0 || code == CURLE_OK || error == TransportError::kTls ||
-                     error == TransportError::kNetwork;
-  result.tls_handshake = result.tls_time.count() > 0;
-  const bool lookup_failed = code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY;
-  result.resolved = !lookup_failed && (result.connected || result.dns_time.count() > 0 ||
-                                       !result.remote_address.empty() || code == CURLE_COULDNT_CONNECT);
-  if (code == CURLE_OK) {
-    long version = 0;
-    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
-    result.http_version = version == CURL_HTTP_VERSION_2_0 ? "HTTP/2"
-                          : version == CURL_HTTP_VERSION_3 ? "HTTP/3"
-                          : version == CURL_HTTP_VERSION_1_0 ? "HTTP/1.0"
-                                                             : "HTTP/1.1";
-  }
-  if (result.tls_handshake) read_certificate(e, result);
-}
-
-}  // namespace
-
-GetResult curl_get(const CurlSettings& settings, const std::string& url) noexcept {
-  GetResult result;
-  CURL* e = nullptr;
-  curl_slist* headers = nullptr;
-  try {
-    e = curl_easy_init();
-    const std::string key = "X-API-Key: " + settings.api_key;
-    for (const char* line : {"Accept: application/json", key.c_str()}) {
-      curl_slist* next = curl_slist_append(headers, line);
-      if (next == nullptr) throw std::bad_alloc();
-      headers = next;
-    }
-    if (e == nullptr) throw std::bad_alloc();
-    char error_buffer[CURL_ERROR_SIZE] = {};
-    const CURLcode setup[] = {
-        set_connection_options([e](CURLoption option, auto value) { return curl_easy_setopt(e, option, value); },
-                               settings),
-        curl_easy_setopt(e, CURLOPT_URL, url.c_str()),
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L),
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers),
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_get_body),
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, &result.body),
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer),
-        curl_easy_setopt(e, CURLOPT_CERTINFO, 1L),
-    };
-    CURLcode code = CURLE_OK;
-    for (CURLcode c : setup) {
-      if (c != CURLE_OK && code == CURLE_OK) code = c;
-    }
-    if (code == CURLE_OK) code = curl_easy_perform(e);
-    if (code == CURLE_OK) {
-      long status = 0;
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-      result.http_status = static_cast<int>(status);
-    } else {
-      result.error = classify(code);
-      result.error_text = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
-    }
-    read_connection_info(e, code, result.error, result.connection);
-  } catch (...) {
-    result.error = TransportError::kOther;
-    result.error_text = "out of memory";
-  }
-  if (e != nullptr) curl_easy_cleanup(e);
-  curl_slist_free_all(headers);
-  return result;
-}
 
 std::unique_ptr<Transport> make_curl_transport(const CurlSettings& settings, std::string& error,
                                                CurlLibrary* curl) {

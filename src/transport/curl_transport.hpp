@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "opsmeter/check.hpp"
+#include "opsmeter/connection_info.hpp"
 #include "transport/transport.hpp"
 
 namespace opsmeter::detail {

@@ -1,5 +1,6 @@
-// What the client tests share: the mock-server fixture, the accounting identity, a condition
-// wait with a deadline, and options for a client whose server is down.
+// What the client tests share: the mock-server fixture (logs kept in a LogCapture), the
+// accounting identity, and options for a client whose server is down. The condition wait with
+// a deadline is `eventually()` in capture.hpp.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "capture.hpp"
 #include "opsmeter/client.hpp"
 #include "opsmeter/testing/mock_ingest_server.hpp"
 #include "opsmeter/testing/support.hpp"
@@ -44,17 +46,6 @@ inline void expect_identity(const Stats& s) {
       << " pending=" << s.pending();
 }
 
-// Waits until `predicate` holds or the deadline passes; returns its last value.
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = kGenerous) {
-  const auto deadline = Clock::now() + timeout;
-  while (!predicate()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(2ms);  // polling interval of a condition wait, not a timing
-  }
-  return true;
-}
-
 // Options for a client whose server is down; logs are discarded.
 inline Options dead_server_options() {
   Options o;
@@ -80,30 +71,13 @@ class ClientIntegration : public ::testing::Test {
     // Tests about timeouts set their own.
     o.timeout = 5s;
     o.log_level = LogLevel::kDebug;
-    o.on_log = [this](LogLevel level, std::string_view line) {
-      std::lock_guard<std::mutex> lock(log_mu_);
-      logs_.emplace_back(line);
-      levels_.push_back(level);
-    };
+    o.on_log = log_.sink();
     return o;
   }
 
-  std::size_t log_count(std::string_view needle) {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    std::size_t n = 0;
-    for (const auto& line : logs_) n += line.find(needle) != std::string::npos;
-    return n;
-  }
-  std::size_t log_count_at(LogLevel level) {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    return static_cast<std::size_t>(std::count(levels_.begin(), levels_.end(), level));
-  }
-  std::string all_logs() {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    std::string all;
-    for (const auto& line : logs_) all += line + "\n";
-    return all;
-  }
+  std::size_t log_count(std::string_view needle) const { return log_.count(needle); }
+  std::size_t log_count_at(LogLevel level) const { return log_.count_at(level); }
+  std::string all_logs() const { return log_.text(); }
 
   std::vector<std::string> ids_received() {
     std::vector<std::string> ids;
@@ -112,9 +86,7 @@ class ClientIntegration : public ::testing::Test {
   }
 
   MockIngestServer server_;
-  std::mutex log_mu_;
-  std::vector<std::string> logs_;
-  std::vector<LogLevel> levels_;
+  LogCapture log_;
 };
 
 }  // namespace opsmeter::test

@@ -337,11 +337,7 @@ TEST_F(ClientIntegration, MostRequestsUnansweredIsAnOutage) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(client.record(make_record()).queued());
   ASSERT_TRUE(eventually([&] { return client.status().unreachable; }, 20s));
   EXPECT_EQ(log_count("ingest unreachable"), 1u);
-  EXPECT_EQ(log_count("of the last 8 requests got no answer"), 1u) << [&] {
-    std::string all;
-    for (const auto& line : logs_) all += line + "\n";
-    return all;
-  }();
+  EXPECT_EQ(log_count("of the last 8 requests got no answer"), 1u) << all_logs();
   EXPECT_EQ(client.stats().dropped_for(DropReason::kRetriesExhausted), 0u);
   server_.clear_faults();
   ASSERT_EQ(client.flush(60s), FlushResult::kFlushed);

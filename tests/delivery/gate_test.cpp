@@ -109,13 +109,11 @@ TEST_F(GateTest, PauseThenOneProbeThenResume) {
 
   EXPECT_TRUE(gate_.pause(t0_ + 20s, "plan_limit_reached"));  // the probe got another 402
   gate_.advance(t0_ + 20s);
-  std::string ended;
-  EXPECT_TRUE(gate_.delivered(ended));
-  EXPECT_EQ(ended, "plan_limit_reached");
+  EXPECT_EQ(gate_.delivered(), std::optional<std::string>("plan_limit_reached"));  // the pause ended
   EXPECT_EQ(gate_.send_limit(), 4u);
   EXPECT_FALSE(gate_.status()->paused);
   EXPECT_EQ(gate_.status()->pause_reason, "");
-  EXPECT_FALSE(gate_.delivered(ended));  // nothing left to end
+  EXPECT_EQ(gate_.delivered(), std::nullopt);  // nothing left to end
 }
 
 TEST_F(GateTest, SnapshotsAreImmutable) {
@@ -130,14 +128,15 @@ TEST_F(GateTest, SnapshotsAreImmutable) {
 }
 
 TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
-  EXPECT_TRUE(gate_.connection_failed(t0_, 0.0, "connect_failed: refused"));  // starts: 1 s, half drawn
+  EXPECT_EQ(gate_.connection_failed(t0_, 0.0, "connect_failed: refused"),  // starts: 1 s, half drawn
+            std::optional<std::string>("connect_failed: refused"));
   EXPECT_TRUE(gate_.unreachable());
   EXPECT_EQ(gate_.status()->next_probe_at, t0_ + 500ms);
   EXPECT_EQ(gate_.send_limit(), 1u);
   EXPECT_FALSE(gate_.may_send(t0_ + 499ms, 0));
   EXPECT_EQ(gate_.next_change(t0_, t0_ + 10s), t0_ + 500ms);
   EXPECT_EQ(gate_.opens_at(t0_), t0_ + 500ms);
-  EXPECT_FALSE(gate_.connection_failed(t0_ + 100ms, 1.0, "x"));  // before the probe: no change
+  EXPECT_EQ(gate_.connection_failed(t0_ + 100ms, 1.0, "x"), std::nullopt);  // before the probe: no change
   EXPECT_EQ(gate_.status()->next_probe_at, t0_ + 500ms);
   EXPECT_TRUE(gate_.may_send(t0_ + 500ms, 0));
   EXPECT_FALSE(gate_.may_send(t0_ + 500ms, 1));  // one probe at a time
@@ -145,7 +144,7 @@ TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
   TimePoint now = t0_ + 500ms;
   const Millis expected_full[] = {2000ms, 4000ms, 8000ms, 16000ms, 32000ms, 60000ms, 60000ms};
   for (Millis full : expected_full) {
-    EXPECT_FALSE(gate_.connection_failed(now, 1.0, "connect_failed: refused"));
+    EXPECT_EQ(gate_.connection_failed(now, 1.0, "connect_failed: refused"), std::nullopt);
     EXPECT_EQ(gate_.status()->next_probe_at, now + full) << full.count();
     now = gate_.status()->next_probe_at;
   }
@@ -153,16 +152,14 @@ TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
   EXPECT_TRUE(status->unreachable);
   EXPECT_EQ(status->unreachable_since, t0_);
   EXPECT_EQ(status->unreachable_reason, "connect_failed: refused");
-  Millis down_for{0};
-  EXPECT_TRUE(gate_.answered(now + 5ms, down_for));
-  EXPECT_EQ(down_for, std::chrono::duration_cast<Millis>(now + 5ms - t0_));
+  EXPECT_EQ(gate_.answered(now + 5ms), std::chrono::duration_cast<Millis>(now + 5ms - t0_));  // how long it lasted
   EXPECT_FALSE(gate_.unreachable());
-  EXPECT_FALSE(gate_.answered(now + 6ms, down_for));  // already reachable
+  EXPECT_EQ(gate_.answered(now + 6ms), std::nullopt);  // already reachable
   EXPECT_EQ(gate_.send_limit(), 4u);
   EXPECT_TRUE(gate_.may_send(now + 6ms, 3));
   EXPECT_FALSE(status->unreachable == gate_.status()->unreachable);  // a new snapshot
   // A new outage starts again from the shortest wait.
-  EXPECT_TRUE(gate_.connection_failed(now + 10ms, 1.0, "tls_error: untrusted"));
+  EXPECT_TRUE(gate_.connection_failed(now + 10ms, 1.0, "tls_error: untrusted").has_value());
   EXPECT_EQ(gate_.status()->next_probe_at, now + 10ms + 1000ms);
 }
 

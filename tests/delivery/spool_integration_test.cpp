@@ -472,18 +472,29 @@ TEST(SpoolDelivery, PlantedFilesNeitherHangNorBloatNorVanish) {
     ASSERT_EQ(chown((spool + "/r-4-other.jsonl").c_str(), 65534, 65534), 0);
     ++planted;
   }
+  std::vector<std::string> planted_names;
+  for (const auto& e : std::filesystem::directory_iterator(spool)) planted_names.push_back(e.path().string());
   const long rss_before = rss_kib();
   Client client = test::make_client(spool_options(server.base_url(), dir.path()));
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
   ASSERT_TRUE(test::eventually([&] { return client.status().spool_skipped_files >= planted; }, 10s))
       << client.status().spool_skipped_files;
+  ASSERT_TRUE(test::eventually([&] { return client.stats().delivered >= 10; }, 10s));
   const auto start = std::chrono::steady_clock::now();
   client.shutdown(500ms);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 600ms);
-  EXPECT_LT(rss_kib() - rss_before, 64 * 1024);
+#if !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+  // (A sanitizer's shadow memory and quarantine make RSS meaningless there.)
+  EXPECT_LT(rss_kib() - rss_before, 64 * 1024) << "KiB more";
+#else
+  (void)rss_before;
+#endif
   EXPECT_EQ(client.stats().delivered, 10u);
   EXPECT_EQ(client.status().spool_skipped_files, planted);
-  EXPECT_EQ(TempDirFiles(spool), planted) << "nothing deleted";
+  for (const std::string& name : planted_names) {
+    struct stat st {};
+    EXPECT_EQ(lstat(name.c_str(), &st), 0) << name << ": deleted";
+  }
 }
 
 TEST(SpoolDelivery, ADirectoryOthersCanWriteIsRefusedWithOneLogLine) {

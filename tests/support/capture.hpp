@@ -19,25 +19,42 @@ namespace opsmeter::test {
 class LogCapture {
  public:
   Callback<void(LogLevel, std::string_view)> sink() {
-    return [this](LogLevel, std::string_view line) {
+    return [this](LogLevel level, std::string_view line) {
       std::lock_guard<std::mutex> lock(mu_);
       lines_.emplace_back(line);
+      levels_.push_back(level);
     };
   }
   std::vector<std::string> lines() const {
     std::lock_guard<std::mutex> lock(mu_);
     return lines_;
   }
+  // Lines that contain `needle`.
   std::size_t count(std::string_view needle) const {
     std::lock_guard<std::mutex> lock(mu_);
     std::size_t n = 0;
     for (const std::string& line : lines_) n += line.find(needle) != std::string::npos;
     return n;
   }
+  // Lines logged at `level`.
+  std::size_t count_at(LogLevel level) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::size_t n = 0;
+    for (LogLevel l : levels_) n += l == level;
+    return n;
+  }
+  // Every line, each ending with '\n' (for failure messages).
+  std::string text() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string all;
+    for (const std::string& line : lines_) all += line + "\n";
+    return all;
+  }
 
  private:
   mutable std::mutex mu_;
   std::vector<std::string> lines_;
+  std::vector<LogLevel> levels_;
 };
 
 // Sets (or, with nullptr, unsets) an environment variable for one test and restores it after.

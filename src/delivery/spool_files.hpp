@@ -1,0 +1,37 @@
+// The disk spool's files, for its writer and its reader: names, listings, private directories,
+// files created locked (see spool.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace opsmeter::detail::spool_files {
+
+inline constexpr std::size_t kMaxListed = 100000;  // names kept from one listing
+
+// A spool file's name, `<w|r>-<unix ms>-<tag>.jsonl`: its state and time.
+struct FileName {
+  std::string name;
+  char state = 0;
+  long long ms = 0;
+};
+
+std::optional<FileName> parse_name(const char* raw);
+// The spool files in the directory `fd`, oldest first (by the time in the name, then name).
+std::vector<FileName> list_files(int fd);
+// 16 random hex digits.
+std::string random_tag();
+// Why the directory `fd` is not private to this user, or empty when it is.
+std::string not_private(int fd);
+// Opens `name` in `dir_fd` for writing as a new file and locks it; -1 when it cannot be made
+// (`error` EEXIST when the name is taken, or a reader locked it first: try another name).
+int create_locked(int dir_fd, const std::string& name, int& error);
+// Writes all of `data`; false with `done` bytes written when a write fails.
+bool write_all(int fd, std::string_view data, std::size_t& done);
+std::uint64_t count_newlines(std::string_view data);
+
+}  // namespace opsmeter::detail::spool_files

@@ -1,8 +1,9 @@
-// Accounting: where each record's end is counted and reported to on_result, where answers that
-// need a person's attention are logged (each kind once, not per record), and where the
-// identity recorded + unspooled == delivered + dropped + pending + spooled is kept. It also holds what stats() and
-// status() read besides the counters: the last error, rejections by status, the latest posture.
-// All members except the readers are called from the worker thread only.
+// Accounting: where each record's end is counted and reported to on_result (and pauses to
+// on_pause), and where the identity recorded + unspooled == delivered + dropped + pending +
+// spooled is kept. It also holds what stats() and status() read besides the counters: the last
+// error, rejections by status, the latest posture. What is logged, and when, is the delivery
+// log's (delivery_log.hpp); the calls that only log go straight to it. All members except the
+// readers are called from the worker thread only.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "delivery/delivery_log.hpp"
 #include "delivery/gate.hpp"
 #include "delivery/shared_state.hpp"
 #include "transport/transport.hpp"
@@ -30,7 +32,7 @@ struct RecordEnd {
 class Accounting {
  public:
   Accounting(const Options& options, SharedState& shared, Logger& logger) noexcept
-      : options_(options), shared_(shared), logger_(logger) {}
+      : options_(options), shared_(shared), logger_(logger), log_(logger, shared) {}
 
   // The record's end: counted once, then reported to on_result.
   void delivered(const RecordEnd& end, const std::optional<IngestPosture>& posture);
@@ -47,26 +49,19 @@ class Accounting {
   // it starts (with the pace if pacing starts with it), at most one a minute while it lasts
   // (the 429s since the last line), one info line when it ends.
   void throttled(TimePoint now, TimePoint until, const ThrottleEvents& events, double pace);
-  void throttling_ended(Millis lasted);
+  void throttling_ended(Millis lasted) { log_.throttling_ended(lasted); }
   void paused(const std::string& reason, Millis window, bool already_paused);
   void resumed(const std::string& reason);
-  void user_id_hashed_as_pii();
-  void user_id_dropped_without_salt();
-  void dry_run(const std::string& body);
-  // Shutdown aborted transfers whose name lookup had not finished.
-  void abandoned_lookups(int count);
-  // A failed connection (HttpResult::connection_failed: DNS, refused, TLS, ...), or the failure
-  // that made most recent requests fail: logged once, when the outage starts (its reason may
-  // alternate while it lasts; status() shows the latest).
-  // `reason`: the gate's, which says when most requests got no answer.
-  void connection_failed(const HttpResult& result, bool outage_started, const std::string& reason);
-  // The gate saw the outage end after `down_for`, with `held` records waiting: logged once.
-  void reachable_again(Millis down_for, std::size_t held);
-  // Pacing after 429s ended (last limit); it starts and moves in throttled(). Logged like
-  // throttling: a warning when it starts, at most one line a minute while it moves, info at the end.
-  void pacing_ended(double limit);
-  // A request sent to test an ingest API unreachable for `down_for` (logged at debug level).
-  void probing(Millis down_for);
+  void user_id_hashed_as_pii() { log_.user_id_hashed_as_pii(); }
+  void user_id_dropped_without_salt() { log_.user_id_dropped_without_salt(); }
+  void dry_run(const std::string& body) { log_.dry_run(body); }
+  void abandoned_lookups(int count) { log_.abandoned_lookups(count); }
+  void connection_failed(const HttpResult& result, bool outage_started, const std::string& reason) {
+    log_.connection_failed(result, outage_started, reason);
+  }
+  void reachable_again(Millis down_for, std::size_t held) { log_.reachable_again(down_for, held); }
+  void pacing_ended(double limit) { log_.pacing_ended(limit); }
+  void probing(Millis down_for) { log_.probing(down_for); }
   // The disk spool: a record written there (it leaves this client, not as a drop), records
   // read back from it (they enter this client's accounting), spooled records it lost.
   void spooled() noexcept;
@@ -74,9 +69,7 @@ class Accounting {
   void spool_dropped(std::uint64_t count) noexcept;
   void set_last_error(std::string text) noexcept;
   void set_posture(const std::optional<IngestPosture>& posture);
-  // record() does no I/O, so its drops are logged here, at most one line a second, and the
-  // first name it cut to its cap, once.
-  void log_record_side_drops(TimePoint now);
+  void log_record_side_drops(TimePoint now) { log_.log_record_side_drops(now); }
   void publish_pending(std::size_t in_flight, std::size_t retry_waiting) noexcept;
 
   // Any thread.
@@ -91,31 +84,8 @@ class Accounting {
 
   const Options& options_;
   SharedState& shared_;
-  Logger& logger_;
-
-  // The key is refused (401/403) since the first such answer, logged once; the next delivery
-  // logs that it is accepted again, so that a later refusal is logged again.
-  bool key_refused_ = false;
-  std::uint64_t refused_records_ = 0;
-  bool redirect_logged_ = false;
-  bool pii_warning_logged_ = false;
-  bool names_cut_logged_ = false;
-  bool no_salt_logged_ = false;
-  bool link_down_tls_ = false;
-  // Throttling and pacing as states: 429s and cuts since the last line, and when the next
-  // line may be written.
-  std::uint64_t throttled_since_line_ = 0;
-  std::uint64_t throttled_in_state_ = 0;
-  TimePoint next_throttle_line_{};
-  std::uint64_t cuts_since_line_ = 0;
-  TimePoint next_pacing_line_{};
-  std::uint64_t record_side_drops_logged_ = 0;
-  TimePoint next_drop_log_{};
-  struct Repeats {
-    TimePoint quiet_until{};
-    std::uint64_t left_out = 0;
-  };
-  std::map<std::pair<int, std::string>, Repeats> rejection_logs_;  // by (status, reason)
+  const Logger& logger_;  // for its count of sink errors
+  DeliveryLog log_;
 
   mutable std::mutex mu_;  // guards the members below
   std::map<int, std::uint64_t> rejected_by_status_;

@@ -302,8 +302,9 @@ class OPSMETER_API Client {
   RecordResult record(const LlmCallRecord& record) noexcept;
 
   // Starts measuring one provider call; see opsmeter/call_scope.hpp. Never throws.
-  CallScope start_call(std::string_view provider, std::string_view model) noexcept;
-  CallScope start_call(std::string_view provider, std::string_view model,
+  // [[nodiscard]]: a scope discarded at once records a zero-latency call on the spot.
+  [[nodiscard]] CallScope start_call(std::string_view provider, std::string_view model) noexcept;
+  [[nodiscard]] CallScope start_call(std::string_view provider, std::string_view model,
                        const CallOptions& options) noexcept;
 
   // Waits until nothing is queued, in flight or waiting to retry, or until `timeout` passes.

@@ -15,6 +15,13 @@
 //     cache_creation_input_tokens + cache_read_input_tokens.
 //   - Gemini: promptTokenCount includes cachedContentTokenCount; output = candidatesTokenCount
 //     + thoughtsTokenCount.
+//   - Amazon Bedrock Converse: inputTokens excludes the cache, so input = inputTokens +
+//     cacheReadInputTokens + cacheWriteInputTokens.
+//   - Ollama (native API): input = prompt_eval_count, output = eval_count, from the final
+//     object (`done: true`); there is no total.
+//   - OpenAI-compatible servers: DeepSeek's prompt_cache_hit_tokens and llama.cpp's
+//     timings.cache_n are read as cached tokens where prompt_tokens_details is absent (both
+//     count them inside prompt_tokens).
 // `total_tokens` is the provider's total when it sends one.
 //
 // Thread-safety: the functions are pure; a StreamUsage object belongs to one thread at a time.
@@ -54,15 +61,26 @@ OPSMETER_API ProviderResponse extract_openai_chat(std::string_view body) noexcep
 OPSMETER_API ProviderResponse extract_openai_responses(std::string_view body) noexcept;
 OPSMETER_API ProviderResponse extract_anthropic(std::string_view body) noexcept;
 OPSMETER_API ProviderResponse extract_gemini(std::string_view body) noexcept;
+// Ollama's /api/chat and /api/generate: the response of a call with "stream": false, or the
+// final (done: true) object of a stream.
+OPSMETER_API ProviderResponse extract_ollama(std::string_view body) noexcept;
+// Amazon Bedrock's Converse API (POST /model/{modelId}/converse).
+OPSMETER_API ProviderResponse extract_bedrock_converse(std::string_view body) noexcept;
 
 enum class StreamFormat : std::uint8_t {
-  kOpenAiChat,        // chunks of chat.completion.chunk; usage in the final chunk when the
-                      // request set stream_options.include_usage = true
-  kAnthropicMessages  // message_start carries input usage, message_delta the output count
+  kOpenAiChat,         // chunks of chat.completion.chunk; usage in the final chunk when the
+                       // request set stream_options.include_usage = true
+  kAnthropicMessages,  // message_start carries input usage, message_delta the output count
+  kOpenAiResponses,    // the Responses API's events; usage in response.completed (or
+                       // response.incomplete / response.failed)
+  kGeminiSse,          // streamGenerateContent?alt=sse; each chunk's usageMetadata is the
+                       // running total
+  kOllamaNdjson        // Ollama's /api/chat and /api/generate streams: one JSON object a line
+                       // (no SSE framing); the counts are in the final done: true object
 };
 
-// Accumulates usage from a server-sent-event stream. Feed it the raw bytes in any split;
-// lines are reassembled internally.
+// Accumulates usage from a streamed response (server-sent events, or Ollama's NDJSON). Feed it
+// the raw bytes in any split; lines are reassembled internally.
 class OPSMETER_API StreamUsage {
  public:
   explicit StreamUsage(StreamFormat format);

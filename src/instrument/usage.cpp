@@ -45,8 +45,10 @@ std::string text(const json& object, const char* key) {
 }
 
 // The top-level members the readers below look at.
-constexpr std::string_view kWantedMembers[] = {"id",   "model",        "usage",      "usageMetadata",
-                                               "type", "modelVersion", "responseId", "message"};
+constexpr std::string_view kWantedMembers[] = {
+    "id",         "model",   "usage", "usageMetadata", "type",              "modelVersion",
+    "responseId", "message", "done",  "timings",       "prompt_eval_count", "eval_count",
+    "response",   "error"};
 
 // Builds the document like nlohmann's own DOM parser, but only the wanted top-level members:
 // the generated text, choices, candidates and logprobs are lexed and dropped, never built.
@@ -156,12 +158,69 @@ const json* usage_object(const json& doc, const char* key, ProviderResponse& out
   return nullptr;
 }
 
-void read_openai_chat_usage(const json& usage, Usage& u) {
+// OpenAI Chat Completions usage, and the OpenAI-compatible servers' variants of its cache
+// count where prompt_tokens_details.cached_tokens is absent:
+//   - DeepSeek (api-docs.deepseek.com, "Context Caching"): prompt_cache_hit_tokens and
+//     prompt_cache_miss_tokens, whose sum is prompt_tokens;
+//   - llama.cpp's server (tools/server): timings.cache_n, the prompt tokens reused from its KV
+//     cache; its prompt_tokens is the whole prompt (n_prompt_tokens), cached part included,
+//     and newer builds also send prompt_tokens_details.cached_tokens with the same count.
+// In both, prompt_tokens already counts the cached tokens, so input is taken as given.
+void read_openai_chat_usage(const json& usage, const json& timings, Usage& u) {
   u.input_tokens = count(usage, "prompt_tokens");
   u.output_tokens = count(usage, "completion_tokens");
   u.total_tokens = optional_count(usage, "total_tokens");
-  u.cached_input_tokens = count(member(usage, "prompt_tokens_details"), "cached_tokens");
+  const json& details = member(usage, "prompt_tokens_details");
+  if (details.is_object() && details.contains("cached_tokens")) {
+    u.cached_input_tokens = count(details, "cached_tokens");
+  } else if (usage.contains("prompt_cache_hit_tokens")) {
+    u.cached_input_tokens = count(usage, "prompt_cache_hit_tokens");
+  } else {
+    u.cached_input_tokens = count(timings, "cache_n");
+  }
   u.reasoning_tokens = count(member(usage, "completion_tokens_details"), "reasoning_tokens");
+}
+
+// OpenAI Responses usage (a response object's `usage`).
+void read_openai_responses_usage(const json& usage, Usage& u) {
+  u.input_tokens = count(usage, "input_tokens");
+  u.output_tokens = count(usage, "output_tokens");
+  u.total_tokens = optional_count(usage, "total_tokens");
+  u.cached_input_tokens = count(member(usage, "input_tokens_details"), "cached_tokens");
+  u.reasoning_tokens = count(member(usage, "output_tokens_details"), "reasoning_tokens");
+}
+
+// Gemini usageMetadata: promptTokenCount includes cachedContentTokenCount; output is
+// candidatesTokenCount + thoughtsTokenCount.
+void read_gemini_usage(const json& usage, Usage& u) {
+  u.input_tokens = count(usage, "promptTokenCount");
+  u.reasoning_tokens = count(usage, "thoughtsTokenCount");
+  u.output_tokens = detail::add_saturated(count(usage, "candidatesTokenCount"), u.reasoning_tokens);
+  u.total_tokens = optional_count(usage, "totalTokenCount");
+  u.cached_input_tokens = count(usage, "cachedContentTokenCount");
+}
+
+// Ollama's native API (docs/api.md, "Generate a completion" and "Generate a chat
+// completion"): the final object (`done: true`) carries prompt_eval_count (the prompt tokens
+// it evaluated) and eval_count (the tokens it generated); there is no total and no id. Ollama
+// leaves prompt_eval_count out when it reused the whole prompt from its cache: 0 then. False
+// when `doc` is not a final object with counts, with the reason in `error`.
+bool read_ollama(const json& doc, ProviderResponse& out) {
+  const json& done = member(doc, "done");
+  if (!done.is_boolean() || !done.get<bool>()) {
+    out.error = member(doc, "error").is_string() ? "ollama error: " + text(doc, "error")
+                                                  : std::string("not a final object (done is not true)");
+    return false;
+  }
+  if (!doc.contains("eval_count") && !doc.contains("prompt_eval_count")) {
+    out.error = "no usage counts (prompt_eval_count, eval_count)";
+    return false;
+  }
+  out.usage.input_tokens = count(doc, "prompt_eval_count");
+  out.usage.output_tokens = count(doc, "eval_count");
+  out.model = text(doc, "model");
+  out.error.clear();
+  return true;
 }
 
 void read_anthropic_input(const json& usage, Usage& u) {
@@ -193,18 +252,14 @@ ProviderResponse extract(std::string_view body, const char* usage_key, Reader re
 }  // namespace
 
 ProviderResponse extract_openai_chat(std::string_view body) noexcept {
-  return extract(body, "usage", [](const json&, const json& usage, ProviderResponse& out) {
-    read_openai_chat_usage(usage, out.usage);
+  return extract(body, "usage", [](const json& doc, const json& usage, ProviderResponse& out) {
+    read_openai_chat_usage(usage, member(doc, "timings"), out.usage);
   });
 }
 
 ProviderResponse extract_openai_responses(std::string_view body) noexcept {
   return extract(body, "usage", [](const json&, const json& usage, ProviderResponse& out) {
-    out.usage.input_tokens = count(usage, "input_tokens");
-    out.usage.output_tokens = count(usage, "output_tokens");
-    out.usage.total_tokens = optional_count(usage, "total_tokens");
-    out.usage.cached_input_tokens = count(member(usage, "input_tokens_details"), "cached_tokens");
-    out.usage.reasoning_tokens = count(member(usage, "output_tokens_details"), "reasoning_tokens");
+    read_openai_responses_usage(usage, out.usage);
   });
 }
 
@@ -216,17 +271,42 @@ ProviderResponse extract_anthropic(std::string_view body) noexcept {
 }
 
 ProviderResponse extract_gemini(std::string_view body) noexcept {
-  ProviderResponse out =
-      extract(body, "usageMetadata", [](const json& doc, const json& usage, ProviderResponse& o) {
-        o.usage.input_tokens = count(usage, "promptTokenCount");
-        o.usage.reasoning_tokens = count(usage, "thoughtsTokenCount");
-        o.usage.output_tokens = detail::add_saturated(count(usage, "candidatesTokenCount"), o.usage.reasoning_tokens);
-        o.usage.total_tokens = optional_count(usage, "totalTokenCount");
-        o.usage.cached_input_tokens = count(usage, "cachedContentTokenCount");
-        o.model = text(doc, "modelVersion");
-        o.id = text(doc, "responseId");
-      });
+  return extract(body, "usageMetadata", [](const json& doc, const json& usage, ProviderResponse& o) {
+    read_gemini_usage(usage, o.usage);
+    o.model = text(doc, "modelVersion");
+    o.id = text(doc, "responseId");
+  });
+}
+
+ProviderResponse extract_ollama(std::string_view body) noexcept {
+  ProviderResponse out;
+  try {
+    const json doc = parse(body, out);
+    if (doc.is_discarded()) return out;
+    out.has_usage = read_ollama(doc, out);
+    if (!out.has_usage) out.model = text(doc, "model");
+  } catch (...) {
+    out.has_usage = false;
+    out.error = "out of memory";
+  }
   return out;
+}
+
+// Amazon Bedrock Converse (API reference, TokenUsage): inputTokens counts the input that was
+// neither read from nor written to the prompt cache; cacheReadInputTokens and
+// cacheWriteInputTokens are reported beside it. So input = inputTokens + cacheReadInputTokens
+// + cacheWriteInputTokens (every prompt token processed), and totalTokens is taken as sent.
+// The response names neither the model (it is in the request's URL) nor an id.
+ProviderResponse extract_bedrock_converse(std::string_view body) noexcept {
+  return extract(body, "usage", [](const json&, const json& usage, ProviderResponse& out) {
+    Usage& u = out.usage;
+    u.cached_input_tokens = count(usage, "cacheReadInputTokens");
+    u.cache_creation_input_tokens = count(usage, "cacheWriteInputTokens");
+    u.input_tokens = detail::add_saturated(
+        count(usage, "inputTokens"), detail::add_saturated(u.cached_input_tokens, u.cache_creation_input_tokens));
+    u.output_tokens = count(usage, "outputTokens");
+    u.total_tokens = optional_count(usage, "totalTokens");
+  });
 }
 
 // ---- streaming ---------------------------------------------------------------------------------
@@ -254,6 +334,13 @@ class StreamUsage::Impl {
   static constexpr std::size_t kMaxLine = 1 << 20;
 
   void on_line(std::string_view line) {
+    if (format_ == StreamFormat::kOllamaNdjson) {  // one JSON object a line, no SSE framing
+      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+      if (line.empty()) return;
+      const json object = parse_wanted(line);
+      if (object.is_object()) on_ollama(object);
+      return;
+    }
     constexpr std::string_view kData = "data:";
     if (line.substr(0, kData.size()) != kData) return;
     std::string_view payload = line.substr(kData.size());
@@ -261,10 +348,12 @@ class StreamUsage::Impl {
     if (payload.empty() || payload == "[DONE]") return;
     const json event = parse_wanted(payload);
     if (!event.is_object()) return;
-    if (format_ == StreamFormat::kOpenAiChat) {
-      on_openai(event);
-    } else {
-      on_anthropic(event);
+    switch (format_) {
+      case StreamFormat::kOpenAiChat: on_openai(event); break;
+      case StreamFormat::kAnthropicMessages: on_anthropic(event); break;
+      case StreamFormat::kOpenAiResponses: on_openai_responses(event); break;
+      case StreamFormat::kGeminiSse: on_gemini(event); break;
+      case StreamFormat::kOllamaNdjson: break;
     }
   }
 
@@ -273,7 +362,48 @@ class StreamUsage::Impl {
     if (out_.id.empty()) out_.id = text(chunk, "id");
     const json& usage = member(chunk, "usage");
     if (!usage.is_object()) return;
-    read_openai_chat_usage(usage, out_.usage);
+    read_openai_chat_usage(usage, member(chunk, "timings"), out_.usage);
+    got_usage();
+  }
+
+  // The Responses API's semantic events: each response.* lifecycle event carries the response
+  // object; usage is set in the final one (response.completed, .incomplete or .failed).
+  void on_openai_responses(const json& event) {
+    const json& response = member(event, "response");
+    if (!response.is_object()) return;
+    if (const std::string id = text(response, "id"); !id.empty()) out_.id = id;
+    if (const std::string model = text(response, "model"); !model.empty()) out_.model = model;
+    const json& usage = member(response, "usage");
+    if (!usage.is_object()) return;
+    read_openai_responses_usage(usage, out_.usage);
+    got_usage();
+  }
+
+  // streamGenerateContent?alt=sse: each event is a GenerateContentResponse; its usageMetadata
+  // is the running total, so the latest one is the call's.
+  void on_gemini(const json& chunk) {
+    if (const std::string model = text(chunk, "modelVersion"); !model.empty()) out_.model = model;
+    if (const std::string id = text(chunk, "responseId"); !id.empty()) out_.id = id;
+    const json& usage = member(chunk, "usageMetadata");
+    if (!usage.is_object()) return;
+    read_gemini_usage(usage, out_.usage);
+    got_usage();
+  }
+
+  // Ollama's streams: objects with done: false, then the final one with the counts.
+  void on_ollama(const json& object) {
+    if (out_.model.empty()) out_.model = text(object, "model");
+    ProviderResponse final_object;
+    if (!read_ollama(object, final_object)) {
+      if (member(object, "error").is_string()) out_.error = final_object.error;
+      return;
+    }
+    out_.usage = final_object.usage;
+    if (!final_object.model.empty()) out_.model = final_object.model;
+    got_usage();
+  }
+
+  void got_usage() {
     out_.has_usage = true;
     out_.error.clear();
   }

@@ -1,4 +1,4 @@
-// Server-sent event streams in any chunking: StreamUsage gives the same result whether the
+// Streams (server-sent events, Ollama NDJSON) in any chunking: StreamUsage gives the same result whether the
 // bytes arrive at once or split at the points the input chooses.
 #include <cstdint>
 #include <cstdlib>
@@ -23,8 +23,11 @@ bool same(const opsmeter::ProviderResponse& a, const opsmeter::ProviderResponse&
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   opsmeter::fuzz::Input in(data, size);
-  const auto format = in.byte() % 2 == 0 ? opsmeter::StreamFormat::kOpenAiChat
-                                          : opsmeter::StreamFormat::kAnthropicMessages;
+  constexpr opsmeter::StreamFormat kFormats[] = {
+      opsmeter::StreamFormat::kOpenAiChat, opsmeter::StreamFormat::kAnthropicMessages,
+      opsmeter::StreamFormat::kOpenAiResponses, opsmeter::StreamFormat::kGeminiSse,
+      opsmeter::StreamFormat::kOllamaNdjson};
+  const auto format = kFormats[in.byte() % 5];
   std::vector<std::size_t> cuts;
   for (int i = in.byte() % 8; i > 0; --i) cuts.push_back(in.byte());
   const std::string stream(in.rest());

@@ -1,4 +1,4 @@
-// Provider response bodies: the four usage extractors never throw or overflow (UBSan), and
+// Provider response bodies: the six usage extractors never throw or overflow (UBSan), and
 // every count they report is non-negative.
 #include <cstdint>
 #include <cstdlib>
@@ -12,11 +12,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint8_t which = in.byte();
   const std::string_view body = in.rest();
   opsmeter::ProviderResponse r;
-  switch (which % 4) {
+  switch (which % 6) {
     case 0: r = opsmeter::extract_openai_chat(body); break;
     case 1: r = opsmeter::extract_openai_responses(body); break;
     case 2: r = opsmeter::extract_anthropic(body); break;
-    default: r = opsmeter::extract_gemini(body); break;
+    case 3: r = opsmeter::extract_gemini(body); break;
+    case 4: r = opsmeter::extract_ollama(body); break;
+    default: r = opsmeter::extract_bedrock_converse(body); break;
   }
   const opsmeter::Usage& u = r.usage;
   if (u.input_tokens < 0 || u.output_tokens < 0 || u.cached_input_tokens < 0 ||

@@ -371,22 +371,27 @@ class StreamUsage::Impl {
   void on_openai_responses(const json& event) {
     const json& response = member(event, "response");
     if (!response.is_object()) return;
-    if (const std::string id = text(response, "id"); !id.empty()) out_.id = id;
-    if (const std::string model = text(response, "model"); !model.empty()) out_.model = model;
-    const json& usage = member(response, "usage");
-    if (!usage.is_object()) return;
-    read_openai_responses_usage(usage, out_.usage);
-    got_usage();
+    note_names(response, "id", "model");
+    take_usage(member(response, "usage"), read_openai_responses_usage);
   }
 
   // streamGenerateContent?alt=sse: each event is a GenerateContentResponse; its usageMetadata
   // is the running total, so the latest one is the call's.
   void on_gemini(const json& chunk) {
-    if (const std::string model = text(chunk, "modelVersion"); !model.empty()) out_.model = model;
-    if (const std::string id = text(chunk, "responseId"); !id.empty()) out_.id = id;
-    const json& usage = member(chunk, "usageMetadata");
+    note_names(chunk, "responseId", "modelVersion");
+    take_usage(member(chunk, "usageMetadata"), read_gemini_usage);
+  }
+
+  // The latest non-empty id and model an event names.
+  void note_names(const json& object, const char* id_key, const char* model_key) {
+    if (std::string id = text(object, id_key); !id.empty()) out_.id = std::move(id);
+    if (std::string model = text(object, model_key); !model.empty()) out_.model = std::move(model);
+  }
+
+  template <typename Reader>
+  void take_usage(const json& usage, Reader read) {
     if (!usage.is_object()) return;
-    read_gemini_usage(usage, out_.usage);
+    read(usage, out_.usage);
     got_usage();
   }
 

@@ -44,6 +44,8 @@ struct CallOptions {
   std::string prompt_version;
   std::optional<std::string> user_id;
   std::string tenant_id;
+  std::string feature;    // metadata.feature
+  std::string endpoint;   // metadata.endpoint
   std::string operation;  // metadata.operation, e.g. "chat.completions"
   std::optional<DataMode> data_mode;
   std::optional<Environment> environment;
@@ -70,6 +72,10 @@ class OPSMETER_API CallScope {
   CallScope& set_provider_request_id(std::string_view id) noexcept;
   // Marks the call failed with this errorCode (e.g. "provider_timeout", "rate_limited").
   CallScope& set_error(std::string_view error_code) noexcept;
+  // A metadata entry. A well-known key sets its typed field (`feature`, `endpoint`, `tenantId`,
+  // `operation`, `providerRequestId`, and valid `traceId` / `spanId`; string values only); a
+  // key the SDK writes itself (`sdkLanguage`, `sdkVersion`, `tokenSource`, `recordedAt`) is
+  // left out. No key given here makes the record invalid.
   CallScope& set_metadata(std::string_view key, MetadataValue value) noexcept;
 
   // Records now with the latency so far; the scope becomes inactive.

@@ -153,6 +153,8 @@ struct Options {
   DataMode data_mode = DataMode::kReal;            // for records that leave it unset
   std::string endpoint_tag;    // for records that leave endpointTag empty ("unknown" if empty)
   std::string prompt_version;  // for records that leave promptVersion empty ("unknown" if empty)
+  std::string tenant_id;       // metadata.tenantId for records that leave it empty
+  std::string feature;         // metadata.feature for records that leave it empty
   bool enabled = true;         // false: a disabled client that drops every record
   bool dry_run = false;        // build, validate, serialize and log records; send nothing
   UserIdPolicy user_id_policy = UserIdPolicy::kHashIfPii;

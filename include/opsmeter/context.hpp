@@ -44,6 +44,8 @@ struct Context {
   std::optional<std::string> prompt_version;
   std::optional<std::string> user_id;
   std::optional<std::string> tenant_id;
+  std::optional<std::string> feature;   // metadata.feature: the product feature that made the call
+  std::optional<std::string> endpoint;  // metadata.endpoint: the route or provider endpoint called
   std::optional<DataMode> data_mode;
   std::optional<Environment> environment;
   std::optional<TraceIds> trace;  // ids that are not valid trace context are not sent

@@ -48,15 +48,19 @@ enum class ValidationCode {
 // The stable lower-case name of a code, e.g. "field_too_long".
 OPSMETER_API std::string_view to_string(ValidationCode code) noexcept;
 
-// The outcome of validation. `field` is the JSON name of the offending field ("" when valid).
-// Both views point at static strings and stay valid forever.
+// The outcome of validation. `field` is the JSON name of the offending field ("" when valid);
+// it points at a static string and stays valid forever. For a metadata entry, `key()` names
+// the entry's key (a copy, cut to 64 bytes; empty otherwise).
 struct ValidationError {
   ValidationCode code = ValidationCode::kOk;
   std::string_view field;
+  char metadata_key[65] = {};  // NUL-terminated
 
   bool ok() const noexcept { return code == ValidationCode::kOk; }
   explicit operator bool() const noexcept { return !ok(); }  // true when there is an error
-  // "field_too_long: model". Allocates; meant for logs.
+  std::string_view key() const noexcept { return metadata_key; }
+  // "field_too_long: model", or "invalid_metadata_key: metadata (key \"tokenSource\")".
+  // Allocates; meant for logs.
   OPSMETER_API std::string message() const;
 };
 

@@ -38,6 +38,8 @@ Prepared RecordPreparer::prepare(LlmCallRecord& record, std::string& body) const
   Prepared result;
   if (record.endpoint_tag.empty()) record.endpoint_tag = o.endpoint_tag;
   if (record.prompt_version.empty()) record.prompt_version = o.prompt_version;
+  if (record.metadata.tenant_id.empty()) record.metadata.tenant_id = o.tenant_id;
+  if (record.metadata.feature.empty()) record.metadata.feature = o.feature;
   if (record.user_id && o.user_id_policy != UserIdPolicy::kSendAsIs) {
     if (o.user_id_policy == UserIdPolicy::kHashAll || looks_like_pii(*record.user_id)) {
       if (o.user_id_salt.empty()) {

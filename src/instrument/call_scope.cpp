@@ -15,7 +15,37 @@ namespace {
 
 using detail::utf8_prefix;
 
+// The typed field that owns a well-known metadata key, or null.
+std::string* typed_field(Metadata& m, std::string_view key) {
+  if (key == "operation") return &m.operation;
+  if (key == "tenantId") return &m.tenant_id;
+  if (key == "endpoint") return &m.endpoint;
+  if (key == "feature") return &m.feature;
+  if (key == "providerRequestId") return &m.provider_request_id;
+  if (key == "traceId") return &m.trace_id;
+  if (key == "spanId") return &m.span_id;
+  return nullptr;
+}
+
+// A key the SDK writes itself (its name and version, the token source, the late stamp).
+bool sdk_owned(std::string_view key) {
+  return key == "sdkLanguage" || key == "sdkVersion" || key == "tokenSource" || key == "recordedAt";
+}
+
+// A metadata entry: a well-known key sets its typed field (a string; anything else there is
+// left out), a key the SDK owns is left out, any other key is a user entry. So no key given
+// here can make the record invalid by its name.
 void put_metadata(Metadata& m, std::string_view key, MetadataValue value) {
+  if (std::string* field = typed_field(m, key)) {
+    auto* text = std::get_if<std::string>(&value);
+    if (text == nullptr) return;
+    // Trace ids that are not valid trace context are left out, as from CallOptions.
+    if (key == "traceId" && !detail::is_trace_hex(*text, 32)) return;
+    if (key == "spanId" && !detail::is_trace_hex(*text, 16)) return;
+    *field = std::move(*text);
+    return;
+  }
+  if (sdk_owned(key)) return;
   auto it = std::find_if(m.extra.begin(), m.extra.end(), [&](const auto& e) { return e.first == key; });
   if (it == m.extra.end()) {
     m.extra.emplace_back(std::string(key), std::move(value));
@@ -42,14 +72,17 @@ void pick(std::string& out, const std::string& explicit_value, const std::option
 }
 
 void fill_from(LlmCallRecord& r, const CallOptions& o, const Context& ctx) {
+  // The context's free-form entries first, so that typed values set explicitly win.
+  for (const auto& [key, value] : ctx.metadata) put_metadata(r.metadata, key, value);
   pick(r.endpoint_tag, o.endpoint_tag, ctx.endpoint_tag);
   pick(r.prompt_version, o.prompt_version, ctx.prompt_version);
   pick(r.metadata.tenant_id, o.tenant_id, ctx.tenant_id);
+  pick(r.metadata.feature, o.feature, ctx.feature);
+  pick(r.metadata.endpoint, o.endpoint, ctx.endpoint);
   if (const std::string* user = first_set(o.user_id, ctx.user_id)) r.user_id = *user;
   if (!o.operation.empty()) r.metadata.operation = o.operation;
   if (const DataMode* mode = first_set(o.data_mode, ctx.data_mode)) r.data_mode = *mode;
   if (const Environment* env = first_set(o.environment, ctx.environment)) r.environment = *env;
-  if (!ctx.metadata.empty()) r.metadata.extra = ctx.metadata;
   // Trace ids that are not valid trace context are left out rather than making the record
   // invalid: the call's cost still counts.
   if (const TraceIds* trace = first_set(o.trace, ctx.trace)) {

@@ -22,6 +22,8 @@ void merge_into(Context& base, const Context& inner) {
   take_if_set(base.prompt_version, inner.prompt_version);
   take_if_set(base.user_id, inner.user_id);
   take_if_set(base.tenant_id, inner.tenant_id);
+  take_if_set(base.feature, inner.feature);
+  take_if_set(base.endpoint, inner.endpoint);
   take_if_set(base.data_mode, inner.data_mode);
   take_if_set(base.environment, inner.environment);
   take_if_set(base.trace, inner.trace);

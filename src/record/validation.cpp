@@ -1,6 +1,9 @@
 // Record validation: allocation-free checks run on the caller's thread by Client::record().
 #include "opsmeter/validation.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include <array>
 
 #include "base/text.hpp"
@@ -15,7 +18,19 @@ constexpr std::array<std::string_view, 11> kReservedMetadataKeys = {
     "traceId",     "spanId",   "sdkLanguage", "sdkVersion",  "recordedAt"};
 
 ValidationError error(ValidationCode code, std::string_view field) noexcept {
-  return ValidationError{code, field};
+  ValidationError e;
+  e.code = code;
+  e.field = field;
+  return e;
+}
+
+// The error for the metadata entry with key `key`, which it names.
+ValidationError entry_error(ValidationCode code, std::string_view key) noexcept {
+  ValidationError e = error(code, "metadata");
+  const std::size_t n = std::min(key.size(), sizeof e.metadata_key - 1);
+  std::memcpy(e.metadata_key, key.data(), n);
+  e.metadata_key[n] = '\0';
+  return e;
 }
 
 bool too_long(std::string_view value, std::size_t cap) noexcept { return value.size() > cap; }
@@ -107,14 +122,14 @@ ValidationError validate_metadata(const Metadata& m) noexcept {
   for (std::size_t i = 0; i < m.extra.size(); ++i) {
     const std::string& key = m.extra[i].first;
     if (key.empty() || too_long(key, limits::kMaxMetadataKeyBytes) || is_reserved(key) || !valid_utf8(key)) {
-      return error(ValidationCode::kInvalidMetadataKey, "metadata");
+      return entry_error(ValidationCode::kInvalidMetadataKey, key);
     }
     for (std::size_t j = 0; j < i; ++j) {
-      if (m.extra[j].first == key) return error(ValidationCode::kInvalidMetadataKey, "metadata");
+      if (m.extra[j].first == key) return entry_error(ValidationCode::kInvalidMetadataKey, key);
     }
     const auto* text = std::get_if<std::string>(&m.extra[i].second);
     if (text && too_long(*text, limits::kMaxMetadataValueBytes)) {
-      return error(ValidationCode::kFieldTooLong, "metadata");
+      return entry_error(ValidationCode::kFieldTooLong, key);
     }
   }
   return {};
@@ -142,6 +157,11 @@ std::string ValidationError::message() const {
   if (!field.empty()) {
     text += ": ";
     text += field;
+  }
+  if (metadata_key[0] != '\0') {
+    text += " (key \"";
+    text += metadata_key;
+    text += "\")";
   }
   return text;
 }

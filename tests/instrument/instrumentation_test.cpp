@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "capture.hpp"
 #include "opsmeter/opsmeter.hpp"
 #include "opsmeter/testing/mock_ingest_server.hpp"
 #include "test_client.hpp"
@@ -232,6 +233,51 @@ TEST_F(Instrumentation, ClientDefaultsFillEmptyTags) {
   EXPECT_EQ(r["promptVersion"], "p1");
   EXPECT_EQ(r["environment"], "dev");
   EXPECT_EQ(r["dataMode"], "test");
+}
+
+// The official SDKs' fields: feature and endpoint from the context, overridden by the call's
+// options; tenant and feature defaults from OPSMETER_TENANT_ID and OPSMETER_FEATURE_TAG for
+// records that set neither; set_metadata() on a typed key sets that field and never costs the
+// record.
+TEST_F(Instrumentation, FeatureEndpointAndTenantFromContextOptionsAndEnvironment) {
+  test::ScopedEnv tenant("OPSMETER_TENANT_ID", "acme");
+  test::ScopedEnv feature("OPSMETER_FEATURE_TAG", "search");
+  Options o = Options::from_environment(options());
+  Client client = test::make_client(o);
+  {
+    Context ctx;
+    ctx.feature = "checkout";
+    ctx.endpoint = "/v1/summaries";
+    ContextGuard guard(ctx);
+    client.start_call("openai", "m").finish();
+    CallOptions explicit_options;
+    explicit_options.feature = "refunds";
+    explicit_options.endpoint = "/v1/refunds";
+    client.start_call("openai", "m", explicit_options).finish();
+  }
+  client.start_call("openai", "m").finish();  // neither: the client's defaults
+  {
+    CallScope call = client.start_call("openai", "m");
+    call.set_metadata("feature", std::string("typed-by-key"));
+    call.set_metadata("tokenSource", std::string("forged"));  // the SDK's own key: left out
+    call.set_metadata("note", std::string("kept"));
+    EXPECT_TRUE(call.finish().queued());
+  }
+  ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
+  ASSERT_EQ(stored().size(), 4u);
+  std::map<std::string, json> by_feature;
+  for (const json& r : stored()) by_feature[r["metadata"].value("feature", "")] = r;
+  ASSERT_EQ(by_feature.count("checkout"), 1u);
+  EXPECT_EQ(by_feature["checkout"]["metadata"]["endpoint"], "/v1/summaries");
+  EXPECT_EQ(by_feature["checkout"]["metadata"]["tenantId"], "acme");
+  ASSERT_EQ(by_feature.count("refunds"), 1u);
+  EXPECT_EQ(by_feature["refunds"]["metadata"]["endpoint"], "/v1/refunds");
+  ASSERT_EQ(by_feature.count("search"), 1u);
+  EXPECT_EQ(by_feature["search"]["metadata"]["tenantId"], "acme");
+  EXPECT_FALSE(by_feature["search"]["metadata"].contains("endpoint"));
+  ASSERT_EQ(by_feature.count("typed-by-key"), 1u);
+  EXPECT_EQ(by_feature["typed-by-key"]["metadata"]["note"], "kept");
+  EXPECT_NE(by_feature["typed-by-key"]["metadata"].value("tokenSource", ""), "forged");
 }
 
 TEST_F(Instrumentation, DryRunSendsNothingAndSaysSo) {

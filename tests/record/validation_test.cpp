@@ -149,6 +149,22 @@ TEST(Validation, MessageNamesCodeAndField) {
   EXPECT_EQ(validate(valid_record()).message(), "ok");
 }
 
+// A metadata entry's error names its key (a copy: it outlives the record).
+TEST(Validation, AMetadataEntrysErrorNamesItsKey) {
+  LlmCallRecord r = valid_record();
+  r.metadata.extra = {{"ok", true}, {"sdkLanguage", std::string("x")}};
+  ValidationError e = validate(r);
+  r = LlmCallRecord{};
+  EXPECT_EQ(e.key(), "sdkLanguage");
+  EXPECT_EQ(e.message(), "invalid_metadata_key: metadata (key \"sdkLanguage\")");
+  LlmCallRecord long_key = valid_record();
+  long_key.metadata.extra = {{std::string(70, 'k'), true}};
+  EXPECT_EQ(validate(long_key).key(), std::string(64, 'k'));  // cut to 64 bytes
+  LlmCallRecord not_an_entry = valid_record();
+  not_an_entry.model.clear();
+  EXPECT_EQ(validate(not_an_entry).key(), "");
+}
+
 TEST(Enums, RoundTripWireNames) {
   for (auto v : {CallStatus::kSuccess, CallStatus::kError}) EXPECT_EQ(parse_call_status(to_string(v)), v);
   for (auto v : {DataMode::kReal, DataMode::kTest, DataMode::kDemo}) {

@@ -108,7 +108,7 @@ bool Spool::open_file() noexcept {
   int error = 0;
   try {
     for (int attempt = 0; attempt < 4 && fd_ < 0; ++attempt) {
-      name_ = "w-" + std::to_string(first_recorded_ms_) + "-" + random_tag() + ".jsonl";
+      name_ = writer_name(first_recorded_ms_, ++sequence_);
       fd_ = create_locked(dir_fd_, name_, error);
       if (fd_ < 0 && error != EEXIST) break;
     }

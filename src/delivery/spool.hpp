@@ -10,8 +10,8 @@
 // of at most a writer's roll size plus one line are read; anything else is skipped, counted in
 // report(), and left in place.
 //
-// Files and ownership. A writer appends to `w-<unix ms>-<16 random hex>.jsonl` (the time of
-// its first record's record()) and, when it closes the file (at shutdown, at its roll size, or
+// Files and ownership. A writer appends to `w-<unix ms>-<sequence>-<16 random hex>.jsonl`
+// (the time of its first record's record(), its count of files) and, when it closes the file (at shutdown, at its roll size, or
 // once the ingest API answers again), renames it to `r-....jsonl`. Ownership is a `flock()`
 // lock on an open file, never a pid: a writer holds its file locked from creation to close, a
 // reader holds a file locked while records read from it are pending. A file that nobody holds
@@ -155,6 +155,7 @@ class Spool {
 
   int fd_ = -1;
   std::string name_;  // the open file's w- name
+  std::uint64_t sequence_ = 0;  // files this writer made
   std::string buffer_;
   std::uint64_t file_bytes_ = 0;     // what was appended to the open file (buffered or written)
   std::uint64_t written_bytes_ = 0;  // what of it is in the file

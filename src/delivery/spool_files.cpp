@@ -46,8 +46,19 @@ std::vector<FileName> list_files(int fd) {
   }
   closedir(d);
   std::sort(files.begin(), files.end(),
-            [](const FileName& x, const FileName& y) { return std::tie(x.ms, x.name) < std::tie(y.ms, y.name); });
+            [](const FileName& x, const FileName& y) {
+              // By time, then by the rest of the name (a writer's sequence number), whatever the state.
+              const std::string_view rest_x = std::string_view(x.name).substr(2);
+              const std::string_view rest_y = std::string_view(y.name).substr(2);
+              return std::tie(x.ms, rest_x) < std::tie(y.ms, rest_y);
+            });
   return files;
+}
+
+std::string writer_name(long long ms, std::uint64_t sequence) {
+  char seq[24];
+  std::snprintf(seq, sizeof seq, "%08llu", static_cast<unsigned long long>(sequence % 100000000));
+  return "w-" + std::to_string(ms) + "-" + seq + "-" + random_tag() + ".jsonl";
 }
 
 std::string random_tag() {

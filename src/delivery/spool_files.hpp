@@ -13,7 +13,9 @@ namespace opsmeter::detail::spool_files {
 
 inline constexpr std::size_t kMaxListed = 100000;  // names kept from one listing
 
-// A spool file's name, `<w|r>-<unix ms>-<tag>.jsonl`: its state and time.
+// A spool file's name, `<w|r>-<unix ms>-<rest>.jsonl`, where a writer's `<rest>` is its
+// sequence number (8 digits, so that one writer's files of one millisecond sort in order) and
+// 16 random hex digits (so that no two clients make the same name): its state and time.
 struct FileName {
   std::string name;
   char state = 0;
@@ -25,6 +27,8 @@ std::optional<FileName> parse_name(const char* raw);
 std::vector<FileName> list_files(int fd);
 // 16 random hex digits.
 std::string random_tag();
+// A new name for a writer's file: `w-<ms>-<sequence, 8 digits>-<random tag>.jsonl`.
+std::string writer_name(long long ms, std::uint64_t sequence);
 // Why the directory `fd` is not private to this user, or empty when it is.
 std::string not_private(int fd);
 // Opens `name` in `dir_fd` for writing as a new file and locks it; -1 when it cannot be made

@@ -212,7 +212,10 @@ bool Spool::rewrite(Held& h) noexcept {
       int fd = -1;
       int error = 0;
       for (int attempt = 0; attempt < 4 && fd < 0; ++attempt) {
-        name = "w-" + std::to_string(old ? old->ms : 0) + "-" + random_tag() + ".jsonl";
+        // The same place in the order as the file it replaces: its time and sequence, a new tag.
+        const std::size_t tag = h.name.rfind('-');
+        name = old && tag != std::string::npos && tag > 1 ? "w-" + h.name.substr(2, tag - 1) + random_tag() + ".jsonl"
+                                                         : writer_name(0, 0);
         fd = create_locked(dir_fd_, name, error);
         if (fd < 0 && error != EEXIST) break;
       }

@@ -18,20 +18,23 @@ using namespace opsmeter::detail;
 
 namespace {
 
+// Never destroyed: the exit handler that removes the directory runs after static destructors
+// of objects made later, and would otherwise read a freed string.
 const std::string& root() {
-  static const std::string dir = [] {
+  static const std::string* const dir = [] {
     // In memory where there is a tmpfs: a rewrite syncs its file.
     const std::filesystem::path base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm"
                                                                                  : std::filesystem::temp_directory_path();
     std::string pattern = (base / "opsmeter-fuzz-spool-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) std::abort();
+    auto* made = new std::string(std::move(pattern));
     std::atexit([] {
       std::error_code ignored;
       std::filesystem::remove_all(root(), ignored);
     });
-    return pattern;
+    return made;
   }();
-  return dir;
+  return *dir;
 }
 
 Logger& quiet() {

@@ -107,11 +107,7 @@ void Spool::append(std::string_view body, std::int64_t recorded_unix_ms) {
 bool Spool::open_file() noexcept {
   int error = 0;
   try {
-    for (int attempt = 0; attempt < 4 && fd_ < 0; ++attempt) {
-      name_ = writer_name(first_recorded_ms_, ++sequence_);
-      fd_ = create_locked(dir_fd_, name_, error);
-      if (fd_ < 0 && error != EEXIST) break;
-    }
+    fd_ = create_new_locked(dir_fd_, [this] { return writer_name(first_recorded_ms_, ++sequence_); }, name_, error);
     written_bytes_ = 0;
     if (fd_ >= 0) logger_.log(LogLevel::kInfo, "spooling records to " + dir_ + "/" + name_);
     if (fd_ < 0 && !warned_) {
@@ -162,9 +158,7 @@ void Spool::close_file() noexcept {
   if (fd_ < 0) return;
   fdatasync(fd_);
   try {
-    std::string ready = name_;
-    ready[0] = 'r';
-    if (renameat(dir_fd_, name_.c_str(), dir_fd_, ready.c_str()) != 0) {
+    if (renameat(dir_fd_, name_.c_str(), dir_fd_, ready_name(name_).c_str()) != 0) {
       const int error = errno;
       logger_.log(LogLevel::kWarn, "spool file " + dir_ + "/" + name_ + " cannot be renamed: " + std::strerror(error));
     }

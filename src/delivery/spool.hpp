@@ -138,6 +138,8 @@ class Spool {
   void list_ready() noexcept;
   // Opens, locks and reads one file; false when it is not free or not one to read.
   bool take(const std::string& name) noexcept;
+  // The held file with `mark`'s record still pending, or held_.size().
+  std::size_t pending(SpoolMark mark) const noexcept;
   void settle(std::size_t index) noexcept;  // deletes a file whose records are all gone
   bool rewrite(Held& held) noexcept;        // replaces a file by what remains of it
   void skipped(const std::string& name, const std::string& why) noexcept;

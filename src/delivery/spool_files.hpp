@@ -34,6 +34,23 @@ std::string not_private(int fd);
 // Opens `name` in `dir_fd` for writing as a new file and locks it; -1 when it cannot be made
 // (`error` EEXIST when the name is taken, or a reader locked it first: try another name).
 int create_locked(int dir_fd, const std::string& name, int& error);
+// Creates and locks a new file named by `next_name()`, trying another name while one is taken
+// (at most 4 tries); the name used is left in `name`. -1 when none could be made.
+template <typename NextName>
+int create_new_locked(int dir_fd, NextName next_name, std::string& name, int& error) {
+  int fd = -1;
+  for (int attempt = 0; attempt < 4 && fd < 0; ++attempt) {
+    name = next_name();
+    fd = create_locked(dir_fd, name, error);
+    if (fd < 0 && error != EEXIST) break;
+  }
+  return fd;
+}
+// The name a closed file is renamed to: its w- name as r-.
+inline std::string ready_name(std::string name) {
+  name[0] = 'r';
+  return name;
+}
 // Writes all of `data`; false with `done` bytes written when a write fails.
 bool write_all(int fd, std::string_view data, std::size_t& done);
 std::uint64_t count_newlines(std::string_view data);

@@ -163,26 +163,29 @@ bool Spool::read(std::size_t max, std::vector<SpoolEntry>& out, std::vector<Spoo
 }
 
 void Spool::gone(SpoolMark mark) noexcept {
-  for (std::size_t i = 0; i < held_.size(); ++i) {
-    Held& h = held_[i];
-    if (h.number != mark.file || mark.line >= h.states.size()) continue;
-    if (h.states[mark.line] != LineState::kPending) return;
-    h.states[mark.line] = LineState::kGone;
-    h.changed = true;
-    --h.outstanding;
-    settle(i);
-    return;
-  }
+  const std::size_t i = pending(mark);
+  if (i == held_.size()) return;
+  Held& h = held_[i];
+  h.states[mark.line] = LineState::kGone;
+  h.changed = true;
+  --h.outstanding;
+  settle(i);
 }
 
 void Spool::give_back(SpoolMark mark) noexcept {
-  for (Held& h : held_) {
+  const std::size_t i = pending(mark);
+  if (i == held_.size()) return;
+  held_[i].states[mark.line] = LineState::kGivenBack;
+  --held_[i].outstanding;
+}
+
+std::size_t Spool::pending(SpoolMark mark) const noexcept {
+  for (std::size_t i = 0; i < held_.size(); ++i) {
+    const Held& h = held_[i];
     if (h.number != mark.file || mark.line >= h.states.size()) continue;
-    if (h.states[mark.line] != LineState::kPending) return;
-    h.states[mark.line] = LineState::kGivenBack;
-    --h.outstanding;
-    return;
+    return h.states[mark.line] == LineState::kPending ? i : held_.size();
   }
+  return held_.size();
 }
 
 void Spool::settle(std::size_t index) noexcept {
@@ -207,24 +210,16 @@ bool Spool::rewrite(Held& h) noexcept {
     }
     rest.append(h.data, h.offset, std::string::npos);  // what was never read
     if (!rest.empty()) {
-      const std::optional<FileName> old = parse_name(h.name.c_str());
+      // The same place in the order as the file it replaces (its time and sequence: the name
+      // up to the tag), with a new tag.
+      const std::string place = h.name.substr(2, h.name.rfind('-') - 1);
       std::string name;
-      int fd = -1;
       int error = 0;
-      for (int attempt = 0; attempt < 4 && fd < 0; ++attempt) {
-        // The same place in the order as the file it replaces: its time and sequence, a new tag.
-        const std::size_t tag = h.name.rfind('-');
-        name = old && tag != std::string::npos && tag > 1 ? "w-" + h.name.substr(2, tag - 1) + random_tag() + ".jsonl"
-                                                         : writer_name(0, 0);
-        fd = create_locked(dir_fd_, name, error);
-        if (fd < 0 && error != EEXIST) break;
-      }
+      const int fd = create_new_locked(dir_fd_, [&] { return "w-" + place + random_tag() + ".jsonl"; }, name, error);
       if (fd < 0) return false;
       std::size_t done = 0;
-      std::string ready = name;
-      ready[0] = 'r';
       if (!write_all(fd, rest, done) || fdatasync(fd) != 0 ||
-          renameat(dir_fd_, name.c_str(), dir_fd_, ready.c_str()) != 0) {
+          renameat(dir_fd_, name.c_str(), dir_fd_, ready_name(name).c_str()) != 0) {
         unlinkat(dir_fd_, name.c_str(), 0);
         ::close(fd);
         return false;

@@ -75,7 +75,8 @@ class OPSMETER_API CallScope {
   // A metadata entry. A well-known key sets its typed field (`feature`, `endpoint`, `tenantId`,
   // `operation`, `providerRequestId`, and valid `traceId` / `spanId`; string values only); a
   // key the SDK writes itself (`sdkLanguage`, `sdkVersion`, `tokenSource`, `recordedAt`) is
-  // left out. No key given here makes the record invalid.
+  // left out. An entry left out is named in a warning log line (at most 16 per client), and no
+  // key given here makes the record invalid.
   CallScope& set_metadata(std::string_view key, MetadataValue value) noexcept;
 
   // Records now with the latency so far; the scope becomes inactive.

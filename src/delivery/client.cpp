@@ -3,6 +3,7 @@
 // exit, fork) is in client_lifecycle.cpp.
 #include "delivery/client_impl.hpp"
 
+#include "base/text.hpp"
 #include "delivery/client_access.hpp"
 #include "delivery/workspace.hpp"
 #include "transport/curl_transport.hpp"
@@ -69,6 +70,22 @@ RecordResult Client::Impl::record(LlmCallRecord&& record) noexcept {
   if (Impl& next = live(); &next != this) return next.record(std::move(record));
   if (!disabled_reason_.empty() || orphaned()) return admission_.drop(DropReason::kDisabled);
   return admission_.admit(std::move(record));
+}
+
+void Client::Impl::metadata_left_out(std::string_view key, std::string_view why) noexcept {
+  if (Impl& next = live(); &next != this) return next.metadata_left_out(key, why);
+  // A bounded number of lines: a loop that sets the same key on every call stays quiet after.
+  constexpr std::uint32_t kLines = 16;
+  if (!logger_.enabled(LogLevel::kWarn)) return;
+  const std::uint32_t n = metadata_left_out_.fetch_add(1, std::memory_order_relaxed);
+  if (n >= kLines) return;
+  try {
+    std::string line = "metadata \"" + detail::log_safe(key, 64) + "\" left out (" + std::string(why) +
+                       "); the record is still sent";
+    if (n + 1 == kLines) line += "; further entries left out are not logged";
+    logger_.log(LogLevel::kWarn, line);
+  } catch (...) {
+  }
 }
 
 CheckResult Client::Impl::check(Millis timeout) const noexcept {

@@ -49,6 +49,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
 
   // Also a scope's sink: a scope started before fork() and ended after it records in the child.
   RecordResult record(LlmCallRecord&& record) noexcept override;
+  void metadata_left_out(std::string_view key, std::string_view why) noexcept override;
   // What ~Client and move-assignment do: the worker may hold the Impl beyond the Client.
   void close() noexcept;
   FlushResult flush(detail::Millis timeout) noexcept;
@@ -84,6 +85,7 @@ class OPSMETER_LOCAL Client::Impl final : public detail::RecordSink,
   detail::Accounting accounting_;
   detail::DeliveryGate gate_;
   std::string disabled_reason_;
+  std::atomic<std::uint32_t> metadata_left_out_{0};  // lines logged, bounded
   std::unique_ptr<detail::Transport> transport_;
   std::unique_ptr<detail::Spool> spool_;  // worker only, through the dispatcher (report() excepted)
   std::string spool_refused_;

@@ -34,24 +34,31 @@ bool sdk_owned(std::string_view key) {
 
 // A metadata entry: a well-known key sets its typed field (a string; anything else there is
 // left out), a key the SDK owns is left out, any other key is a user entry. So no key given
-// here can make the record invalid by its name.
-void put_metadata(Metadata& m, std::string_view key, MetadataValue value) {
+// here can make the record invalid by its name. Returns why an entry was left out, or null.
+const char* put_metadata(Metadata& m, std::string_view key, MetadataValue value) {
   if (std::string* field = typed_field(m, key)) {
     auto* text = std::get_if<std::string>(&value);
-    if (text == nullptr) return;
+    if (text == nullptr) return "this key takes a string value";
     // Trace ids that are not valid trace context are left out, as from CallOptions.
-    if (key == "traceId" && !detail::is_trace_hex(*text, 32)) return;
-    if (key == "spanId" && !detail::is_trace_hex(*text, 16)) return;
+    if (key == "traceId" && !detail::is_trace_hex(*text, 32)) return "not a W3C trace id (32 hex digits)";
+    if (key == "spanId" && !detail::is_trace_hex(*text, 16)) return "not a W3C span id (16 hex digits)";
     *field = std::move(*text);
-    return;
+    return nullptr;
   }
-  if (sdk_owned(key)) return;
+  if (sdk_owned(key)) return "the SDK writes this key itself";
   auto it = std::find_if(m.extra.begin(), m.extra.end(), [&](const auto& e) { return e.first == key; });
   if (it == m.extra.end()) {
     m.extra.emplace_back(std::string(key), std::move(value));
   } else {
     it->second = std::move(value);
   }
+  return nullptr;
+}
+
+// put_metadata for a user's entry: what is left out is told to the sink, which logs it.
+void put_user_metadata(detail::RecordSink* sink, Metadata& m, std::string_view key, MetadataValue value) {
+  const char* why = put_metadata(m, key, std::move(value));
+  if (why != nullptr && sink != nullptr) sink->metadata_left_out(key, why);
 }
 
 template <typename T>
@@ -71,9 +78,9 @@ void pick(std::string& out, const std::string& explicit_value, const std::option
   }
 }
 
-void fill_from(LlmCallRecord& r, const CallOptions& o, const Context& ctx) {
+void fill_from(detail::RecordSink* sink, LlmCallRecord& r, const CallOptions& o, const Context& ctx) {
   // The context's free-form entries first, so that typed values set explicitly win.
-  for (const auto& [key, value] : ctx.metadata) put_metadata(r.metadata, key, value);
+  for (const auto& [key, value] : ctx.metadata) put_user_metadata(sink, r.metadata, key, value);
   pick(r.endpoint_tag, o.endpoint_tag, ctx.endpoint_tag);
   pick(r.prompt_version, o.prompt_version, ctx.prompt_version);
   pick(r.metadata.tenant_id, o.tenant_id, ctx.tenant_id);
@@ -112,7 +119,7 @@ CallScope detail::CallScopeAccess::begin(RecordSink* sink, std::string_view prov
     }
     r.provider = provider;
     r.model = model;
-    fill_from(r, options, current_context_ref());
+    fill_from(sink, r, options, current_context_ref());
     built = true;
   } catch (...) {
     // Out of memory: the scope stays inactive and records nothing.
@@ -212,7 +219,7 @@ CallScope& CallScope::set_error(std::string_view error_code) noexcept {
 
 CallScope& CallScope::set_metadata(std::string_view key, MetadataValue value) noexcept {
   try {
-    put_metadata(record_.metadata, key, std::move(value));
+    put_user_metadata(sink_, record_.metadata, key, std::move(value));
   } catch (...) {
   }
   return *this;

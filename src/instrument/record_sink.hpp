@@ -3,6 +3,8 @@
 // internals.
 #pragma once
 
+#include <string_view>
+
 #include "opsmeter/client.hpp"
 
 namespace opsmeter::detail {
@@ -10,6 +12,9 @@ namespace opsmeter::detail {
 class RecordSink {
  public:
   virtual RecordResult record(LlmCallRecord&& record) noexcept = 0;
+  // A metadata entry a scope left out (set_metadata, or the context's metadata): `key` and why.
+  // The record is still sent; the sink says so in its log.
+  virtual void metadata_left_out(std::string_view key, std::string_view why) noexcept = 0;
 
  protected:
   ~RecordSink() = default;

@@ -261,6 +261,7 @@ TEST_F(Instrumentation, FeatureEndpointAndTenantFromContextOptionsAndEnvironment
     call.set_metadata("feature", std::string("typed-by-key"));
     call.set_metadata("tokenSource", std::string("forged"));  // the SDK's own key: left out
     call.set_metadata("note", std::string("kept"));
+    call.set_metadata("feature", std::int64_t{7});  // a typed key with a number: left out
     EXPECT_TRUE(call.finish().queued());
   }
   ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);
@@ -278,6 +279,14 @@ TEST_F(Instrumentation, FeatureEndpointAndTenantFromContextOptionsAndEnvironment
   ASSERT_EQ(by_feature.count("typed-by-key"), 1u);
   EXPECT_EQ(by_feature["typed-by-key"]["metadata"]["note"], "kept");
   EXPECT_NE(by_feature["typed-by-key"]["metadata"].value("tokenSource", ""), "forged");
+  // Each entry left out is named in the log, with why.
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto logged = [&](std::string_view needle) {
+    return std::count_if(logs_.begin(), logs_.end(),
+                         [&](const std::string& line) { return line.find(needle) != std::string::npos; });
+  };
+  EXPECT_EQ(logged("metadata \"tokenSource\" left out (the SDK writes this key itself); the record is still sent"), 1);
+  EXPECT_EQ(logged("metadata \"feature\" left out (this key takes a string value)"), 1);
 }
 
 TEST_F(Instrumentation, DryRunSendsNothingAndSaysSo) {

@@ -60,6 +60,9 @@ def main():
                     code = f.read()
                 checked += 1
                 layer = rel.split('/')[0] + '/'
+                # Library and call rules name files under src/ by their path there, and files
+                # under include/ by their path from the project's root.
+                ruled = rel if top == 'src' else 'include/' + rel
                 for quoted in re.findall(r'^\s*#\s*include\s+"([^"]+)"', code, flags=re.M):
                     if top == 'include':
                         if not quoted.startswith('opsmeter/'):
@@ -72,12 +75,12 @@ def main():
                         failures.append(f'src/{rel}: includes "{quoted}"; {layer} may include only {", ".join(allowed)}')
                 for angled in re.findall(r'^\s*#\s*include\s+<([^>]+)>', code, flags=re.M):
                     for library, only in system.items():
-                        if angled.startswith(library) and not (top == 'src' and any(rel.startswith(o) for o in only)):
+                        if angled.startswith(library) and not any(ruled.startswith(o) for o in only):
                             failures.append(f'{top}/{rel}: includes <{angled}>, allowed only in {", ".join(only)}')
                 bare = strip_comments_and_strings(code)
                 for prefix, only in calls.items():
                     for call in sorted(set(re.findall(r'\b(' + re.escape(prefix) + r'\w*)\s*\(', bare))):
-                        if not (top == 'src' and any(rel.startswith(o) for o in only)):
+                        if not any(ruled.startswith(o) for o in only):
                             failures.append(f'{top}/{rel}: calls {call}(), allowed only in {", ".join(only)}')
     for failure in failures:
         print('layering:', failure)

@@ -15,8 +15,12 @@ constexpr const char* kHelp = R"(usage: opsmeter-mock-server [FLAGS]
 
 A local mock of the Opsmeter ingest API: POST /v1/ingest/llm-request (one stored row per
 externalRequestId), GET /v1/diagnostics/workspace-status, GET /__stats (what it received, as
-JSON) and POST /__reset. It prints "listening on http(s)://HOST:PORT" once bound and serves
-until SIGINT or SIGTERM.
+JSON) and POST /__reset. It also plays a fake LLM provider for examples: POST
+/v1/chat/completions (OpenAI Chat Completions, SSE with "stream": true; llama.cpp's shape
+with "cache_prompt": true), POST /v1/responses (OpenAI Responses, its events when streamed)
+and POST /api/chat (Ollama, NDJSON stream unless "stream": false); request headers
+X-Mock-Delay-Ms and X-Mock-Status add a delay or an error. It prints "listening on
+http(s)://HOST:PORT" once bound and serves until SIGINT or SIGTERM.
 
   --host H               address to bind (default 127.0.0.1)
   --port P               port (default 0: a free port, printed and written to --port-file)

@@ -1,5 +1,6 @@
 // The mock ingest server's route handlers: the ingest endpoint with its faults and contract
-// checks, a fake OpenAI-compatible provider, and the workspace status (see mock_server_impl.hpp).
+// checks, and the workspace status (see mock_server_impl.hpp). The fake provider is in
+// mock_provider.cpp.
 #include "testing/mock_server_impl.hpp"
 
 #include <algorithm>
@@ -126,82 +127,6 @@ json MockIngestServer::Impl::posture_locked(bool over_limit) const {
         std::max<std::int64_t>(0, plan_limit_ - static_cast<std::int64_t>(stored_.size()));
   }
   return body;
-}
-
-void MockIngestServer::Impl::chat(const httplib::Request& req, httplib::Response& res) {
-  std::uint64_t n = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    n = ++provider_calls_;
-  }
-  const int delay_ms = std::atoi(req.get_header_value("X-Mock-Delay-Ms").c_str());
-  if (delay_ms > 0) hold(std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms));
-  const int status = std::atoi(req.get_header_value("X-Mock-Status").c_str());
-  if (status >= 400) {
-    res.status = status;
-    res.set_content(R"({"error":{"message":"mock provider error","type":"server_error"}})", kJson);
-    return;
-  }
-  const json request = json::parse(req.body, nullptr, false);
-  if (!request.is_object() || !request.contains("messages") || !request["messages"].is_array()) {
-    res.status = 400;
-    res.set_content(R"({"error":{"message":"messages is required","type":"invalid_request_error"}})", kJson);
-    return;
-  }
-  std::string prompt;
-  for (const json& m : request["messages"]) {
-    if (m.is_object() && m.contains("content") && m["content"].is_string()) prompt += m["content"].get<std::string>();
-  }
-  const std::string model = request.value("model", std::string("gpt-4o-mini"));
-  const std::string reply = "Mock answer to: " + prompt.substr(0, 48);
-  // A deterministic token count: about four bytes a token plus chat framing.
-  const std::int64_t prompt_tokens = static_cast<std::int64_t>(prompt.size() / 4 + 8);
-  const std::int64_t completion_tokens = static_cast<std::int64_t>(reply.size() / 4 + 1);
-  const json usage = {{"prompt_tokens", prompt_tokens},
-                      {"completion_tokens", completion_tokens},
-                      {"total_tokens", prompt_tokens + completion_tokens},
-                      {"prompt_tokens_details", {{"cached_tokens", 0}}},
-                      {"completion_tokens_details", {{"reasoning_tokens", 0}}}};
-  const std::string id = "chatcmpl-mock" + std::to_string(n);
-  const std::string answered_model = model + "-2024-07-18";
-  if (request.value("stream", false)) {
-    const bool include_usage = request.contains("stream_options") && request["stream_options"].is_object() &&
-                               request["stream_options"].value("include_usage", false);
-    res.set_content(stream_body(id, answered_model, reply, include_usage ? usage : json()), "text/event-stream");
-    return;
-  }
-  const json body = {{"id", id},
-                     {"object", "chat.completion"},
-                     {"created", 1733000000},
-                     {"model", answered_model},
-                     {"choices",
-                      json::array({{{"index", 0},
-                                    {"message", {{"role", "assistant"}, {"content", reply}}},
-                                    {"finish_reason", "stop"}}})},
-                     {"usage", usage},
-                     {"system_fingerprint", "fp_mock"}};
-  res.set_content(body.dump(), kJson);
-}
-
-std::string MockIngestServer::Impl::stream_body(const std::string& id, const std::string& model, const std::string& reply,
-                               const json& usage) {
-  std::string out;
-  const auto event = [&](const json& choices, const json& usage_field) {
-    json chunk = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", 1733000000},
-                  {"model", model}, {"choices", choices}};
-    if (!usage.is_null()) chunk["usage"] = usage_field;
-    out += "data: " + chunk.dump() + "\n\n";
-  };
-  event(json::array({{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr}}}),
-        nullptr);
-  for (std::size_t at = 0; at < reply.size(); at += 16) {
-    event(json::array({{{"index", 0}, {"delta", {{"content", reply.substr(at, 16)}}}, {"finish_reason", nullptr}}}),
-          nullptr);
-  }
-  event(json::array({{{"index", 0}, {"delta", json::object()}, {"finish_reason", "stop"}}}), nullptr);
-  if (!usage.is_null()) event(json::array(), usage);
-  out += "data: [DONE]\n\n";
-  return out;
 }
 
 void MockIngestServer::Impl::workspace(const httplib::Request& req, httplib::Response& res) {

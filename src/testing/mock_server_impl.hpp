@@ -193,6 +193,7 @@ class MockIngestServer::Impl {
     stored_ids_.clear();
     duplicates_ = 0;
     provider_calls_ = 0;
+    last_cached_prompt_.clear();
   }
 
   std::vector<ReceivedRequest> requests() const {
@@ -264,6 +265,10 @@ class MockIngestServer::Impl {
                  [this](const httplib::Request& req, httplib::Response& res) { workspace(req, res); });
     server_->Post("/v1/chat/completions",
                   [this](const httplib::Request& req, httplib::Response& res) { chat(req, res); });
+    server_->Post("/v1/responses",
+                  [this](const httplib::Request& req, httplib::Response& res) { responses(req, res); });
+    server_->Post("/api/chat",
+                  [this](const httplib::Request& req, httplib::Response& res) { ollama_chat(req, res); });
     server_->Get("/__stats", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(stats_json(), kJson);
     });
@@ -340,9 +345,13 @@ class MockIngestServer::Impl {
 
   json posture_locked(bool over_limit) const;
 
-  // A fake OpenAI-compatible Chat Completions endpoint, so examples make a real provider-shaped
-  // HTTP call. Request headers X-Mock-Delay-Ms and X-Mock-Status add a delay or an error.
+  // The fake provider (mock_provider.cpp), so examples make real provider-shaped HTTP calls:
+  // Chat Completions (and llama.cpp's variant), Responses, Ollama's chat. Request headers
+  // X-Mock-Delay-Ms and X-Mock-Status add a delay or an error.
+  bool provider_call(const httplib::Request& req, httplib::Response& res, std::uint64_t& n, json& request);
   void chat(const httplib::Request& req, httplib::Response& res);
+  void responses(const httplib::Request& req, httplib::Response& res);
+  void ollama_chat(const httplib::Request& req, httplib::Response& res);
 
   static std::string stream_body(const std::string& id, const std::string& model, const std::string& reply,
                                  const json& usage);
@@ -378,6 +387,7 @@ class MockIngestServer::Impl {
   std::set<std::string> stored_ids_;
   std::size_t duplicates_ = 0;
   std::uint64_t provider_calls_ = 0;
+  std::string last_cached_prompt_;  // the fake llama.cpp server's prompt cache
 };
 
 }  // namespace opsmeter::testing

@@ -49,6 +49,26 @@ run_examples() {
   "$build/examples/opsmeter_streaming" | tee "$work/streaming.out"
   grep -q 'from the provider' "$work/streaming.out" || fail "streaming: usage not from the provider"
 
+  echo "== capture_libcurl"
+  "$build/examples/opsmeter_capture_libcurl" | tee "$work/capture.out"
+  grep -q 'provider answered HTTP 200' "$work/capture.out" || fail "capture_libcurl: the provider call failed"
+
+  echo "== llamacpp_server"
+  "$build/examples/opsmeter_llamacpp_server" | tee "$work/llamacpp.out"
+  grep -Eq 'call 2: input=[0-9]+ cached=[1-9]' "$work/llamacpp.out" || fail "llamacpp_server: no cached tokens on the second call"
+
+  echo "== ollama_stream"
+  "$build/examples/opsmeter_ollama_stream" | tee "$work/ollama.out"
+  grep -q 'from the provider' "$work/ollama.out" || fail "ollama_stream: usage not from the provider"
+
+  echo "== responses_stream"
+  "$build/examples/opsmeter_responses_stream" | tee "$work/responses.out"
+  grep -q 'from the provider' "$work/responses.out" || fail "responses_stream: usage not from the provider"
+
+  # What the server stored for the capture-helper examples, field by field.
+  python3 "$here/check_stored.py" "$MOCK_BASE_URL/__stats" "${OPSMETER_CA_BUNDLE:-}" ||
+    fail "the stored records of the capture-helper examples"
+
   echo "== budget_banner"
   "$build/examples/opsmeter_budget_banner" | tee "$work/banner.out"
   grep -q 'banner: Telemetry paused (plan_limit_reached)' "$work/banner.out" || fail "budget_banner: no banner"
@@ -57,6 +77,7 @@ run_examples() {
 echo "==== over http://"
 opsmeter_start_mock_server "$build/opsmeter-mock-server" examples-key
 export OPSMETER_API_BASE_URL="$MOCK_BASE_URL" OPSMETER_API_KEY=examples-key OPENAI_BASE_URL="$MOCK_BASE_URL/v1"
+export LLAMACPP_BASE_URL="$MOCK_BASE_URL/v1" OLLAMA_BASE_URL="$MOCK_BASE_URL"
 run_examples
 opsmeter_stop_mock_server
 
@@ -67,6 +88,7 @@ opsmeter_start_mock_server "$build/opsmeter-mock-server" examples-key \
   --tls-cert "$work/pki/server.pem" --tls-key "$work/pki/server.key"
 [[ $MOCK_BASE_URL == https://* ]] || fail "the TLS mock server has no https URL"
 export OPSMETER_API_BASE_URL="$MOCK_BASE_URL" OPENAI_BASE_URL="$MOCK_BASE_URL/v1"
+export LLAMACPP_BASE_URL="$MOCK_BASE_URL/v1" OLLAMA_BASE_URL="$MOCK_BASE_URL"
 run_examples
 opsmeter_stop_mock_server
 

@@ -130,6 +130,10 @@ struct Options {
   // base.on_log (stderr if unset) at base.log_level.
   OPSMETER_API static Options from_environment(Options base);
   OPSMETER_API static Options from_environment();
+  // Filled by from_environment(): one line per OPSMETER_* variable whose value was invalid and
+  // ignored, naming the variable and the value (never the API key's). A client reports them
+  // first in status().config_warnings; `opsmeter doctor` fails its config step on them.
+  std::vector<std::string> environment_errors;
 
   std::string api_key;                             // X-API-Key; required
   std::string base_url = "https://api.opsmeter.io";  // trailing slashes are stripped

@@ -119,7 +119,8 @@ ClientStatus Client::Impl::status() const noexcept {
     st.shut_down = !shared_.accepting.load(std::memory_order_acquire) && st.enabled;
     detail::describe(*gate_.status(), st);
     st.posture = accounting_.posture();
-    st.config_warnings = config_.warnings;
+    st.config_warnings = config_.options.environment_errors;
+    st.config_warnings.insert(st.config_warnings.end(), config_.warnings.begin(), config_.warnings.end());
     st.spool_refused_reason = spool_refused_;
     if (spool_) detail::describe(spool_->report(), st);
   } catch (...) {

@@ -1,5 +1,5 @@
 // Options from the environment: read once, each variable through its own parser; a bad value
-// keeps the default and says so.
+// keeps the base's value, is logged and is kept in Options::environment_errors.
 #include <strings.h>
 
 #include <cstdlib>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/log.hpp"
+#include "base/text.hpp"
 #include "instrument/env_config.hpp"
 #include "opsmeter/client.hpp"
 
@@ -133,9 +134,14 @@ Options Options::from_environment(Options base) {
     const char* value = std::getenv(name.c_str());
     if (value == nullptr || *value == '\0') continue;
     if (!entry.apply(base, value)) {
-      std::string shown = name == "OPSMETER_API_KEY" ? std::string("(hidden)") : std::string(value);
+      // Bytes that are not printable ASCII are shown escaped, so that the line stays one line
+      // and valid UTF-8 wherever it goes.
+      const std::string shown = name == "OPSMETER_API_KEY" ? std::string("(hidden)") : detail::log_safe(value, 80);
+      std::string line = name + " has an invalid value \"" + shown + "\"; ignored, " +
+                         std::string(entry.variable.option) + " keeps its value";
       if (!logger) logger.emplace(base.log_level, base.on_log);
-      logger->log(LogLevel::kWarn, name + " has an invalid value \"" + shown + "\"; keeping the default");
+      logger->log(LogLevel::kWarn, line);
+      base.environment_errors.push_back(std::move(line));
     }
   }
   return base;

@@ -74,8 +74,17 @@ TEST_F(EnvConfig, InvalidValuesWarnAndKeepDefaults) {
   EXPECT_EQ(o.timeout, std::chrono::milliseconds(600));
   EXPECT_TRUE(o.enabled);
   ASSERT_EQ(warnings.size(), 4u);
-  EXPECT_NE(warnings[0].find("OPSMETER_ENVIRONMENT has an invalid value \"production\""),
+  EXPECT_NE(warnings[0].find("OPSMETER_ENVIRONMENT has an invalid value \"production\"; ignored, environment keeps its value"),
             std::string::npos);
+  // The same lines, kept in the options for status() and `opsmeter doctor`.
+  EXPECT_EQ(o.environment_errors, warnings);
+}
+
+TEST_F(EnvConfig, InvalidBytesAreShownEscapedOnOneLine) {
+  setenv("OPSMETER_ENVIRONMENT", "prod\n\xff", 1);
+  const Options o = Options::from_environment();
+  ASSERT_EQ(o.environment_errors.size(), 1u);
+  EXPECT_NE(o.environment_errors[0].find("\"prod\\x0a\\xff\""), std::string::npos) << o.environment_errors[0];
 }
 
 TEST_F(EnvConfig, ReadmeTableMatchesRegistry) {

@@ -1,8 +1,10 @@
 // opsmeter-mock-server: the mock ingest server as a program, for manual runs and scripts.
 // `opsmeter-mock-server --help` lists its flags and defaults.
+#include <getopt.h>
 #include <opsmeter/testing/mock_ingest_server.hpp>
 #include <signal.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -42,13 +44,43 @@ http(s)://HOST:PORT" once bound and serves until SIGINT or SIGTERM.
   --no-tcp-nodelay       leave Nagle's algorithm on (answers go out in two segments)
   -h, --help             this text
 
-Exit status: 0 after a stop signal, 2 for bad flags or when it cannot bind.
+Flags take their value as --flag VALUE or --flag=VALUE; numbers are checked whole and in range.
+Exit status: 0 after a stop signal, 2 for bad flags or values, or when it cannot bind.
 )";
 
-[[noreturn]] void usage(const char* problem) {
-  std::fprintf(stderr, "opsmeter-mock-server: %s\nrun `opsmeter-mock-server --help` for usage\n", problem);
+[[noreturn]] void usage(const std::string& problem) {
+  std::fprintf(stderr, "opsmeter-mock-server: %s\nrun `opsmeter-mock-server --help` for usage\n", problem.c_str());
   std::exit(2);
 }
+
+// A flag's number, parsed whole (no trailing text, no overflow) and within [low, high];
+// anything else exits 2 naming the flag.
+long long whole_number(const char* flag, const char* text, long long low, long long high) {
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || errno == ERANGE || value < low || value > high) {
+    usage(std::string(flag) + " needs a whole number from " + std::to_string(low) + " to " + std::to_string(high) +
+          ", not \"" + text + "\"");
+  }
+  return value;
+}
+
+double real_number(const char* flag, const char* text, double low, double high) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text, &end);
+  if (end == text || *end != '\0' || errno == ERANGE || !(value >= low && value <= high)) {
+    usage(std::string(flag) + " needs a number from " + std::to_string(low) + " to " + std::to_string(high) +
+          ", not \"" + text + "\"");
+  }
+  return value;
+}
+
+enum Flag : int {
+  kHost = 256, kPort, kApiKey, kPortFile, kPlanLimit, kFailFraction, kFailStatus, kThrottleFraction,
+  kRetryAfter, kDelayMs, kNeverAnswer, kThrottleEvery, kRateLimit, kRateBurst, kNoTcpNodelay, kTlsCert, kTlsKey
+};
 
 }  // namespace
 
@@ -63,35 +95,55 @@ int main(int argc, char** argv) {
   bool never_answer = false;
   int throttle_every = 0;
   double rate_limit = 0, rate_burst = 50;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(("missing value for " + arg).c_str());
-      return argv[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kHelp, stdout);
-      return 0;
+  static const option kFlags[] = {
+      {"host", required_argument, nullptr, kHost},
+      {"port", required_argument, nullptr, kPort},
+      {"api-key", required_argument, nullptr, kApiKey},
+      {"port-file", required_argument, nullptr, kPortFile},
+      {"plan-limit", required_argument, nullptr, kPlanLimit},
+      {"fail-fraction", required_argument, nullptr, kFailFraction},
+      {"fail-status", required_argument, nullptr, kFailStatus},
+      {"throttle-fraction", required_argument, nullptr, kThrottleFraction},
+      {"retry-after", required_argument, nullptr, kRetryAfter},
+      {"delay-ms", required_argument, nullptr, kDelayMs},
+      {"never-answer", no_argument, nullptr, kNeverAnswer},
+      {"throttle-every", required_argument, nullptr, kThrottleEvery},
+      {"rate-limit", required_argument, nullptr, kRateLimit},
+      {"rate-burst", required_argument, nullptr, kRateBurst},
+      {"no-tcp-nodelay", no_argument, nullptr, kNoTcpNodelay},
+      {"tls-cert", required_argument, nullptr, kTlsCert},
+      {"tls-key", required_argument, nullptr, kTlsKey},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0}};
+  opterr = 0;  // the messages below name the flag
+  for (;;) {
+    const int flag = getopt_long(argc, argv, ":h", kFlags, nullptr);
+    if (flag == -1) break;
+    const char* name = argv[optind - 1];
+    switch (flag) {
+      case 'h': std::fputs(kHelp, stdout); return 0;
+      case kHost: options.host = optarg; break;
+      case kPort: options.port = static_cast<int>(whole_number("--port", optarg, 0, 65535)); break;
+      case kApiKey: options.api_key = optarg; break;
+      case kPortFile: port_file = optarg; break;
+      case kPlanLimit: plan_limit = whole_number("--plan-limit", optarg, 0, 1LL << 40); break;
+      case kFailFraction: fail_fraction = real_number("--fail-fraction", optarg, 0, 1); break;
+      case kFailStatus: fail_status = static_cast<int>(whole_number("--fail-status", optarg, 100, 599)); break;
+      case kThrottleFraction: throttle_fraction = real_number("--throttle-fraction", optarg, 0, 1); break;
+      case kRetryAfter: retry_after = optarg; break;
+      case kDelayMs: delay_ms = static_cast<int>(whole_number("--delay-ms", optarg, 0, 3600000)); break;
+      case kNeverAnswer: never_answer = true; break;
+      case kThrottleEvery: throttle_every = static_cast<int>(whole_number("--throttle-every", optarg, 1, 1000000)); break;
+      case kRateLimit: rate_limit = real_number("--rate-limit", optarg, 0, 1e9); break;
+      case kRateBurst: rate_burst = real_number("--rate-burst", optarg, 1, 1e9); break;
+      case kNoTcpNodelay: options.tcp_nodelay = false; break;
+      case kTlsCert: options.tls_cert_file = optarg; break;
+      case kTlsKey: options.tls_key_file = optarg; break;
+      case ':': usage(std::string("missing value for ") + name);
+      default: usage(std::string("unknown option ") + name);
     }
-    if (arg == "--host") options.host = value();
-    else if (arg == "--port") options.port = std::atoi(value().c_str());
-    else if (arg == "--api-key") options.api_key = value();
-    else if (arg == "--port-file") port_file = value();
-    else if (arg == "--plan-limit") plan_limit = std::atoll(value().c_str());
-    else if (arg == "--fail-fraction") fail_fraction = std::atof(value().c_str());
-    else if (arg == "--fail-status") fail_status = std::atoi(value().c_str());
-    else if (arg == "--throttle-fraction") throttle_fraction = std::atof(value().c_str());
-    else if (arg == "--retry-after") retry_after = value();
-    else if (arg == "--delay-ms") delay_ms = std::atoi(value().c_str());
-    else if (arg == "--never-answer") never_answer = true;
-    else if (arg == "--throttle-every") throttle_every = std::atoi(value().c_str());
-    else if (arg == "--rate-limit") rate_limit = std::atof(value().c_str());
-    else if (arg == "--rate-burst") rate_burst = std::atof(value().c_str());
-    else if (arg == "--no-tcp-nodelay") options.tcp_nodelay = false;
-    else if (arg == "--tls-cert") options.tls_cert_file = value();
-    else if (arg == "--tls-key") options.tls_key_file = value();
-    else usage(("unknown option " + arg).c_str());
   }
+  if (optind < argc) usage(std::string("unexpected argument ") + argv[optind]);
 
   // Block the stop signals before any thread starts, then wait for one of them.
   sigset_t stop_signals;

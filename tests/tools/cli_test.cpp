@@ -2,6 +2,7 @@
 // against the mock ingest server over loopback HTTP and HTTPS: each command's happy path and
 // each set-up failure, checked by output and exit code.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -97,7 +98,7 @@ TEST(Cli, DoctorPassesEveryStepAgainstTheMock) {
   ASSERT_TRUE(doc.is_object()) << run.out;
   EXPECT_EQ(doc["ok"], true);
   const std::map<std::string, std::string> expected = {
-      {"api_key", "pass"}, {"base_url", "pass"}, {"dns", "pass"}, {"tcp", "pass"},
+      {"config", "pass"}, {"api_key", "pass"}, {"base_url", "pass"}, {"dns", "pass"}, {"tcp", "pass"},
       {"tls", "skip"},  // plain http on loopback
       {"workspace_status", "pass"}, {"test_record", "pass"}};
   EXPECT_EQ(results(doc), expected) << run.out;
@@ -115,7 +116,7 @@ TEST(Cli, DoctorTextSaysEachStepAndTheOutcome) {
   ASSERT_TRUE(server.start()) << server.last_error();
   const CliRun run = run_cli({"doctor"}, env_for(server));
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
-  for (const char* line : {"PASS  api key", "PASS  base url", "PASS  dns", "PASS  tcp", "SKIP  tls",
+  for (const char* line : {"PASS  config", "PASS  api key", "PASS  base url", "PASS  dns", "PASS  tcp", "SKIP  tls",
                            "PASS  workspace", "PASS  test record", "ok: true", "All checks passed."}) {
     EXPECT_TRUE(contains(run.out, line)) << line << "\n" << run.out;
   }
@@ -144,10 +145,16 @@ TEST(Cli, DoctorWithTheServerStoppedFailsAtTcp) {
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
   const json doc = run.parsed();
   const std::map<std::string, std::string> expected = {
-      {"api_key", "pass"}, {"base_url", "pass"}, {"dns", "pass"}, {"tcp", "fail"},
+      {"config", "pass"}, {"api_key", "pass"}, {"base_url", "pass"}, {"dns", "pass"}, {"tcp", "fail"},
       {"tls", "skip"}, {"workspace_status", "skip"}, {"test_record", "skip"}};
   EXPECT_EQ(results(doc), expected) << run.out;
   EXPECT_TRUE(contains(step(doc, "tcp")["fix"], "is the server up")) << run.out;
+  EXPECT_TRUE(contains(step(doc, "tcp")["fix"], "https_proxy")) << run.out;
+  // The fix names only variables that exist.
+  const CliRun text = run_cli({"doctor"}, {{"OPSMETER_API_KEY", "k"}, {"OPSMETER_API_BASE_URL", url}});
+  for (const CliRun* r : {&run, &text}) {
+    EXPECT_FALSE(contains(r->out + r->err, "OPSMETER_PROXY")) << r->out << r->err;
+  }
 }
 
 TEST(Cli, DoctorAgainstAnUntrustedCertificateFailsAtTls) {
@@ -209,6 +216,118 @@ TEST(Cli, DoctorCatchesAMissingKeyAndABaseUrlEndingInV1) {
   const CliRun http = run_cli({"doctor", "--json"},
                               {{"OPSMETER_API_KEY", "k"}, {"OPSMETER_API_BASE_URL", "http://api.opsmeter.io"}});
   EXPECT_EQ(results(http.parsed())["base_url"], "fail") << http.out;
+}
+
+// doctor's config step: an invalid OPSMETER_* value fails it (naming the variable), the test
+// record is not sent with values nobody chose, and the warning reaches stderr without -v.
+TEST(Cli, DoctorFailsOnAnInvalidEnvironmentValueAndNamesIt) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  Env env = env_for(server);
+  env["OPSMETER_ENVIRONMENT"] = "production";
+  env["OPSMETER_TIMEOUT_MS"] = "abc";
+  const CliRun json_run = run_cli({"doctor", "--json"}, env);
+  EXPECT_EQ(json_run.exit_code, 1) << json_run.out << json_run.err;
+  const json doc = json_run.parsed();
+  EXPECT_EQ(results(doc)["config"], "fail") << json_run.out;
+  EXPECT_TRUE(contains(step(doc, "config")["detail"], "OPSMETER_ENVIRONMENT has an invalid value \"production\""))
+      << json_run.out;
+  EXPECT_TRUE(contains(step(doc, "config")["detail"], "OPSMETER_TIMEOUT_MS")) << json_run.out;
+  EXPECT_EQ(results(doc)["workspace_status"], "pass") << json_run.out;
+  EXPECT_EQ(results(doc)["test_record"], "skip") << json_run.out;
+  EXPECT_EQ(server.stored_count(), 0u);
+  const CliRun text = run_cli({"doctor"}, env);
+  EXPECT_EQ(text.exit_code, 1);
+  EXPECT_TRUE(contains(text.out, "FAIL  config")) << text.out;
+  EXPECT_TRUE(contains(text.out, "OPSMETER_ENVIRONMENT")) << text.out;
+  EXPECT_FALSE(contains(text.out, "All checks passed.")) << text.out;
+  EXPECT_TRUE(contains(text.err, "warn: OPSMETER_ENVIRONMENT has an invalid value")) << text.err;
+}
+
+TEST(Cli, DoctorSaysWhenTheCaFileCannotBeRead) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  Env env = env_for(server);
+  env["OPSMETER_CA_BUNDLE"] = test::scratch_dir() + "/no-such-ca.pem";
+  const CliRun run = run_cli({"doctor", "--json"}, env);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_EQ(results(run.parsed())["config"], "fail") << run.out;
+  EXPECT_TRUE(contains(step(run.parsed(), "config")["detail"], "no-such-ca.pem")) << run.out;
+  EXPECT_TRUE(contains(step(run.parsed(), "config")["detail"], "No such file")) << run.out;
+}
+
+// Flags in the GNU long form, before or after the command; numbers checked whole.
+TEST(Cli, FlagsTakeTheGnuFormsAndNumbersAreStrict) {
+  testing::MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  const CliRun eq = run_cli({"status", "--api-key=test-key", "--base-url=" + server.base_url()}, {});
+  EXPECT_EQ(eq.exit_code, 0) << eq.out << eq.err;
+  EXPECT_TRUE(contains(eq.out, "workspace   ws_mock")) << eq.out;
+  const CliRun before = run_cli({"--api-key", "test-key", "--base-url", server.base_url(), "--json", "status"}, {});
+  EXPECT_EQ(before.exit_code, 0) << before.out << before.err;
+  const CliRun bad = run_cli({"status", "--timeout-ms=10x"}, {});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(contains(bad.err, "--timeout-ms")) << bad.err;
+  const CliRun missing = run_cli({"status", "--api-key"}, {});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(contains(missing.err, "--api-key needs a value")) << missing.err;
+}
+
+// Credentials and query values in a base URL never reach the output; bytes that are not text
+// are escaped, and --json stays valid JSON whatever the input.
+TEST(Cli, OutputHidesCredentialsAndSurvivesAnyByte) {
+  const int port = testing::unused_loopback_port();
+  const std::string secret_url = "http://user:SECRETPW@127.0.0.1:" + std::to_string(port) + "/?api_key=SECRETQ";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"doctor", "--base-url", secret_url}, {"doctor", "--json", "--base-url", secret_url},
+        {"status", "--base-url", secret_url}, {"status", "--json", "--base-url", secret_url}}) {
+    const CliRun run = run_cli(args, {{"OPSMETER_API_KEY", "k"}});
+    EXPECT_FALSE(contains(run.out + run.err, "SECRETPW")) << run.out << run.err;
+    EXPECT_FALSE(contains(run.out + run.err, "SECRETQ")) << run.out << run.err;
+    EXPECT_TRUE(run.exit_code == 1 || run.exit_code == 2) << run.exit_code;
+  }
+  const CliRun odd = run_cli({"doctor", "--json", "--base-url", "http://127.0.0.1:1/\xff\n[fake] PASS"},
+                             {{"OPSMETER_API_KEY", "k"}, {"OPSMETER_ENVIRONMENT", "\xfe\x01"}});
+  EXPECT_TRUE(odd.exit_code == 1 || odd.exit_code == 2) << odd.exit_code << odd.err;
+  EXPECT_TRUE(odd.parsed().is_object()) << odd.out;
+  const CliRun odd_text = run_cli({"doctor", "--base-url", "http://127.0.0.1:1/\n[fake] PASS"}, {{"OPSMETER_API_KEY", "k"}});
+  EXPECT_FALSE(contains(odd_text.out, "\n[fake]")) << odd_text.out;
+}
+
+// send stops as soon as the API is known to be unreachable, says so, and exits 1.
+TEST(Cli, SendToADeadPortStopsEarlyAndSaysWhy) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());
+  const std::string file = write_lines({record_line("ext_d1"), record_line("ext_d2")});
+  const auto started = std::chrono::steady_clock::now();
+  const CliRun run = run_cli({"send", "--timeout-ms", "30000", file},
+                             {{"OPSMETER_API_KEY", "k"}, {"OPSMETER_API_BASE_URL", url}});
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_TRUE(contains(run.out, "the ingest API is unreachable")) << run.out;
+  EXPECT_TRUE(contains(run.out, "0 delivered, 2 not delivered")) << run.out;
+  // Far less than the 30 s it was allowed: it did not wait for a deadline.
+  EXPECT_LT(took, 15s) << run.out;
+}
+
+// Records spooled by an earlier run that this run delivers are reported apart; the exit
+// status is about this run's records.
+TEST(Cli, SendReportsSpooledRecordsOfEarlierRunsApart) {
+  const std::string spool = test::scratch_dir() + "/spool";
+  ASSERT_EQ(::mkdir(spool.c_str(), 0700), 0);
+  const int port = testing::unused_loopback_port();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  Env env = {{"OPSMETER_API_KEY", "test-key"}, {"OPSMETER_API_BASE_URL", url}, {"OPSMETER_SPOOL_DIR", spool}};
+  const CliRun first = run_cli({"send", "--json", write_lines({record_line("ext_s1"), record_line("ext_s2")})}, env);
+  EXPECT_EQ(first.exit_code, 1) << first.out;
+  testing::MockIngestOptions options;
+  options.port = port;
+  testing::MockIngestServer server(options);
+  ASSERT_TRUE(server.start()) << server.last_error();
+  const CliRun second = run_cli({"send", "--json", write_lines({record_line("ext_s3")})}, env);
+  EXPECT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_EQ(second.parsed()["delivered"], 1) << second.out;
+  EXPECT_EQ(second.parsed()["deliveredFromSpool"], 2) << second.out;
+  EXPECT_EQ(server.stored_count(), 3u);
 }
 
 TEST(Cli, StatusPrintsTheWorkspaceAndExitsThreeWhenPaused) {
@@ -297,7 +416,7 @@ TEST(Cli, SendDeliversEachValidRecordOnceAndSkipsTheRest) {
   server.reset();
   const CliRun clean = run_cli({"send", write_lines(lines)}, env_for(server));
   EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
-  EXPECT_TRUE(contains(clean.out, "50 records (0 invalid): 50 delivered, 0 dropped")) << clean.out;
+  EXPECT_TRUE(contains(clean.out, "50 records (0 invalid): 50 delivered, 0 not delivered")) << clean.out;
 }
 
 TEST(Cli, SendReportsDropsByReason) {
@@ -343,6 +462,12 @@ TEST(MockServerProgram, HelpListsItsFlagsAndBadFlagsExitTwo) {
   const CliRun bad = run_program(OPSMETER_MOCK_SERVER, {"--bogus"}, {});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(contains(bad.err, "unknown option --bogus")) << bad.err;
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--port", "abc"}, {"--port=70000"},
+                                               {"--fail-fraction", "2"}, {"--delay-ms=5ms"}}) {
+    const CliRun number = run_program(OPSMETER_MOCK_SERVER, args, {});
+    EXPECT_EQ(number.exit_code, 2) << args[0] << number.err;
+    EXPECT_TRUE(contains(number.err, args[0].substr(0, args[0].find('=')))) << number.err;
+  }
 }
 
 }  // namespace

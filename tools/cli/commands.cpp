@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
+#include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "cli.hpp"
 #include "opsmeter/validation.hpp"
@@ -107,7 +109,7 @@ int status(const Settings& settings, std::ostream& out) {
                                    r.status->is_plan_limit_reached.value_or(false));
   const int exit_code = !r.ok() ? kExitFailed : paused ? kExitPaused : kExitOk;
   if (settings.json) {
-    Json doc = {{"command", "status"}, {"ok", r.ok()}, {"baseUrl", settings.options.base_url}};
+    Json doc = {{"command", "status"}, {"ok", r.ok()}, {"baseUrl", display_url(settings.options.base_url)}};
     if (r.ok()) {
       doc["workspace"] = to_json(*r.status);
     } else {
@@ -116,7 +118,7 @@ int status(const Settings& settings, std::ostream& out) {
       doc["detail"] = r.detail;
     }
     doc["log"] = settings.log->lines();
-    out << doc.dump(2) << "\n";
+    out << dump(doc) << "\n";
     return exit_code;
   }
   if (!r.ok()) {
@@ -126,7 +128,7 @@ int status(const Settings& settings, std::ostream& out) {
     return exit_code;
   }
   const WorkspaceStatus& s = *r.status;
-  out << "workspace   " << s.workspace_id.value_or("?") << " at " << settings.options.base_url << "\n";
+  out << "workspace   " << s.workspace_id.value_or("?") << " at " << display_url(settings.options.base_url) << "\n";
   out << "plan        " << s.plan_tier.value_or("?");
   if (s.plan_name) out << " (" << *s.plan_name << ")";
   if (s.current_request_count) {
@@ -150,13 +152,21 @@ int validate(const Settings& settings, std::ostream& out) {
     const Json doc = {{"command", "validate"}, {"ok", ok},
                       {"records", batch->records}, {"valid", batch->valid.size()},
                       {"invalid", batch->bad.size()}, {"errors", bad_lines_json(*batch)}};
-    out << doc.dump(2) << "\n";
+    out << dump(doc) << "\n";
   } else {
     print_bad_lines(*batch, out);
     out << batch->records << " records: " << batch->valid.size() << " valid, " << batch->bad.size() << " invalid\n";
   }
   return ok ? kExitOk : kExitFailed;
 }
+
+// The records of this run, told apart from spooled records of earlier runs that the client
+// may deliver too: the exit status is about this run's records only.
+struct OwnRecords {
+  std::mutex mu;
+  std::unordered_set<std::string> ids;
+  std::uint64_t delivered = 0;
+};
 
 int send(const Settings& settings, std::ostream& out) {
   std::optional<Batch> batch = load(settings, "send");
@@ -167,22 +177,51 @@ int send(const Settings& settings, std::ostream& out) {
   // The records are in memory already: they move into the queue, so its byte bound would only
   // refuse some of them.
   options.queue_max_bytes = std::size_t{16} << 30;
+  auto own = std::make_shared<OwnRecords>();
+  for (const LlmCallRecord& r : batch->valid) own->ids.insert(r.external_request_id);
+  options.on_result = [own](const DeliveryReport& report) {
+    if (!report.delivered) return;
+    std::lock_guard<std::mutex> lock(own->mu);
+    if (own->ids.count(std::string(report.external_request_id)) != 0) ++own->delivered;
+  };
   Client client(options);
   const ClientStatus state = client.status();
+  const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
+  std::string unreachable;  // why the API cannot be reached, once the client knows
+  // Waits for what was recorded to be delivered; stops early once the API is known to be
+  // unreachable (refused, DNS, TLS): waiting would only hold the records until the deadline.
+  const auto drain = [&]() {
+    for (;;) {
+      if (client.flush(std::chrono::milliseconds(100)) == FlushResult::kFlushed) return true;
+      const ClientStatus now = client.status();
+      if (now.unreachable) {
+        unreachable = now.unreachable_reason.empty() ? "no connection" : now.unreachable_reason;
+        return false;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+    }
+  };
   bool finished = true;
   std::size_t chunk_start = 0;
-  for (std::size_t i = 0; i < batch->valid.size(); ++i) {
+  for (std::size_t i = 0; i < batch->valid.size() && unreachable.empty(); ++i) {
     if (i - chunk_start == kMaxQueue) {  // more records than the queue holds: a chunk at a time
-      finished = client.flush(settings.timeout) == FlushResult::kFlushed && finished;
+      finished = drain() && finished;
       chunk_start = i;
+      if (!unreachable.empty()) break;
     }
     client.record(std::move(batch->valid[i]));
   }
-  finished = client.flush(settings.timeout) == FlushResult::kFlushed && finished;
+  if (unreachable.empty()) finished = drain() && finished;
   client.shutdown(std::chrono::milliseconds(1000));
   const Stats stats = client.stats();
+  std::uint64_t delivered = 0;
+  {
+    std::lock_guard<std::mutex> lock(own->mu);
+    delivered = own->delivered;
+  }
+  const std::uint64_t others = stats.delivered > delivered ? stats.delivered - delivered : 0;
 
-  const bool ok = state.enabled && batch->bad.empty() && stats.delivered == batch->valid.size();
+  const bool ok = state.enabled && batch->bad.empty() && delivered == batch->valid.size();
   Json dropped = Json::object();
   for (std::size_t r = 0; r < kDropReasonCount; ++r) {
     if (stats.dropped_by_reason[r] != 0) {
@@ -192,27 +231,34 @@ int send(const Settings& settings, std::ostream& out) {
   Json rejected = Json::object();
   for (const auto& [code, count] : stats.rejected_by_status) rejected[std::to_string(code)] = count;
   if (settings.json) {
-    Json doc = {{"command", "send"}, {"ok", ok}, {"baseUrl", options.base_url},
+    Json doc = {{"command", "send"}, {"ok", ok}, {"baseUrl", display_url(options.base_url)},
                 {"records", batch->records}, {"valid", batch->valid.size()},
                 {"invalid", batch->bad.size()}, {"errors", bad_lines_json(*batch)},
-                {"delivered", stats.delivered}, {"dropped", dropped},
+                {"delivered", delivered}, {"deliveredFromSpool", others}, {"dropped", dropped},
                 {"rejectedByStatus", rejected}, {"finished", finished},
                 {"lastError", stats.last_error}, {"log", settings.log->lines()}};
+    if (!unreachable.empty()) doc["unreachable"] = unreachable;
     if (!state.enabled) doc["disabledReason"] = state.disabled_reason;
-    out << doc.dump(2) << "\n";
+    out << dump(doc) << "\n";
     return ok ? kExitOk : kExitFailed;
   }
   print_bad_lines(*batch, out);
   if (!state.enabled) {
-    out << "opsmeter send: not sending, the client is disabled: " << state.disabled_reason << "\n";
+    out << "opsmeter send: not sending, the client is disabled: " << escape_text(state.disabled_reason) << "\n";
     return kExitFailed;
   }
-  out << batch->records << " records (" << batch->bad.size() << " invalid): " << stats.delivered
-      << " delivered, " << stats.dropped << " dropped\n";
+  if (!unreachable.empty()) {
+    out << "opsmeter send: the ingest API is unreachable: " << escape_text(unreachable) << "\n";
+  }
+  out << batch->records << " records (" << batch->bad.size() << " invalid): " << delivered
+      << " delivered, " << (batch->valid.size() - delivered) << " not delivered\n";
   for (const auto& [reason, count] : dropped.items()) out << "  dropped " << reason << ": " << count << "\n";
   for (const auto& [code, count] : rejected.items()) out << "  rejected with HTTP " << code << ": " << count << "\n";
-  if (!finished) out << "  delivery did not finish within " << settings.timeout.count() << " ms\n";
-  if (!ok && !stats.last_error.empty()) out << "  last error: " << stats.last_error << "\n";
+  if (others != 0) out << "  also delivered: " << others << " records spooled earlier (by this or another process)\n";
+  if (!finished && unreachable.empty()) {
+    out << "  delivery did not finish within " << settings.timeout.count() << " ms\n";
+  }
+  if (!ok && !stats.last_error.empty()) out << "  last error: " << escape_text(stats.last_error) << "\n";
   return ok ? kExitOk : kExitFailed;
 }
 

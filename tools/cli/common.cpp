@@ -33,9 +33,107 @@ const char* yes_no(bool value) { return value ? "yes" : "no"; }
 
 void LogBook::add(LogLevel level, std::string_view line) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string entry = std::string(to_string(level)) + ": " + std::string(line);
-  if (echo_) std::fprintf(stderr, "opsmeter-cpp %s\n", entry.c_str());
+  std::string entry = std::string(to_string(level)) + ": " + escape_text(line);
+  if (verbose_ || (!json_ && level >= LogLevel::kWarn)) std::fprintf(stderr, "opsmeter-cpp %s\n", entry.c_str());
   lines_.push_back(std::move(entry));
+}
+
+namespace {
+
+// The length of the valid UTF-8 sequence at text[i], or 0.
+std::size_t utf8_length(std::string_view text, std::size_t i) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  std::size_t n = 0;
+  unsigned min = 0;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2, min = 0x80;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3, min = 0x800;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > text.size()) return 0;
+  unsigned code = c & (0x7F >> n);
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto d = static_cast<unsigned char>(text[i + k]);
+    if ((d & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (d & 0x3F);
+  }
+  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string escape_text(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (const std::size_t n = c >= 0x80 ? utf8_length(text, i) : 0) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+    ++i;
+  }
+  return out;
+}
+
+std::string display_url(std::string_view url) {
+  std::string shown(url);
+  // userinfo: between "://" and the first '@' before the path.
+  const std::size_t scheme = shown.find("://");
+  const std::size_t authority = scheme == std::string::npos ? 0 : scheme + 3;
+  const std::size_t path = shown.find_first_of("/?#", authority);
+  const std::size_t at = shown.rfind('@', path == std::string::npos ? std::string::npos : path);
+  if (at != std::string::npos && at >= authority && (path == std::string::npos || at < path)) {
+    shown.replace(authority, at - authority, "***");
+  }
+  // query values
+  const std::size_t query = shown.find('?');
+  if (query != std::string::npos) {
+    const std::size_t fragment = shown.find('#', query);
+    std::string rebuilt = shown.substr(0, query + 1);
+    const std::string params = shown.substr(query + 1, fragment == std::string::npos ? std::string::npos : fragment - query - 1);
+    std::size_t start = 0;
+    while (start <= params.size()) {
+      const std::size_t amp = params.find('&', start);
+      const std::string pair = params.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+      const std::size_t eq = pair.find('=');
+      rebuilt += eq == std::string::npos ? pair : pair.substr(0, eq + 1) + "***";
+      if (amp == std::string::npos) break;
+      rebuilt += '&';
+      start = amp + 1;
+    }
+    if (fragment != std::string::npos) rebuilt += shown.substr(fragment);
+    shown = rebuilt;
+  }
+  return escape_text(shown);
+}
+
+std::string dump(const Json& doc) { return doc.dump(2, ' ', false, Json::error_handler_t::replace); }
+
+std::optional<long long> parse_number(std::string_view text, long long low, long long high) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  long long value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  if (value < low || value > high) return std::nullopt;
+  return value;
 }
 
 std::vector<std::string> LogBook::lines() const {

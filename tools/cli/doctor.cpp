@@ -1,6 +1,11 @@
 // opsmeter doctor: the first-ingest checklist, one step at a time, each with the fix to try.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <sstream>
 
@@ -92,7 +97,7 @@ void check_key(Step& step, const std::string& key) {
 void check_base_url(Step& step, const Options& options) {
   const std::string& url = options.base_url;
   if (url.size() >= 3 && url.compare(url.size() - 3, 3, "/v1") == 0) {
-    fail(step, url + " ends in /v1",
+    fail(step, display_url(url) + " ends in /v1",
          "drop the /v1: OPSMETER_API_BASE_URL is the API's base and the SDK adds /v1/... "
          "(unlike OPENAI_BASE_URL, which includes /v1)");
     return;
@@ -112,8 +117,57 @@ void check_base_url(Step& step, const Options& options) {
          "(plain http is accepted for loopback hosts only)");
     return;
   }
-  std::string detail = url + (starts_with(url, "https://") ? "" : " (plain http, loopback)");
-  for (const std::string& warning : state.config_warnings) detail += "; note: " + warning;
+  pass(step, display_url(url) + (starts_with(url, "https://") ? "" : " (plain http, loopback)"));
+}
+
+// A file or directory named by the options that the client will read.
+std::string unreadable(const std::string& path, bool directory) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::string(std::strerror(errno));
+  if (directory && !S_ISDIR(st.st_mode)) return "not a directory";
+  if (!directory && S_ISDIR(st.st_mode)) return "a directory, not a file";
+  if (::access(path.c_str(), directory ? (R_OK | X_OK) : R_OK) != 0) return "not readable: " + std::string(std::strerror(errno));
+  return {};
+}
+
+// The configuration as the client will use it: OPSMETER_* values that were invalid and
+// ignored fail the step (the tool would otherwise run with values you did not choose), as do CA
+// files that cannot be read; the options the client adjusted are listed.
+void check_config(Step& step, const Options& options) {
+  std::vector<std::string> problems = options.environment_errors;
+  std::string fix;
+  if (!problems.empty()) fix = "correct or unset each variable named above (the README lists the valid values)";
+  if (!options.ca_bundle.empty()) {
+    if (const std::string why = unreadable(options.ca_bundle, false); !why.empty()) {
+      problems.push_back("the CA file " + options.ca_bundle + " (OPSMETER_CA_BUNDLE / --ca-bundle): " + why);
+      fix += std::string(fix.empty() ? "" : "; ") + "point OPSMETER_CA_BUNDLE (or --ca-bundle) at a readable PEM file";
+    }
+  }
+  if (!options.ca_path.empty()) {
+    if (const std::string why = unreadable(options.ca_path, true); !why.empty()) {
+      problems.push_back("the CA directory " + options.ca_path + " (OPSMETER_CA_PATH): " + why);
+      fix += std::string(fix.empty() ? "" : "; ") + "point OPSMETER_CA_PATH at a readable directory of CA files";
+    }
+  }
+  if (!problems.empty()) {
+    std::string detail;
+    for (const std::string& p : problems) detail += (detail.empty() ? "" : "; ") + p;
+    fail(step, detail, fix);
+    return;
+  }
+  // The client's own adjustments, from a client with a stand-in key that sends nothing.
+  Options probe = options;
+  if (probe.api_key.empty()) probe.api_key = "opsmeter-doctor";
+  probe.on_log = [](LogLevel, std::string_view) {};
+  ClientStatus state;
+  {
+    Client client(probe);
+    state = client.status();
+  }
+  std::string detail = "OPSMETER_* values valid";
+  if (!options.ca_bundle.empty()) detail += "; CA file " + options.ca_bundle;
+  if (!options.ca_path.empty()) detail += "; CA directory " + options.ca_path;
+  for (const std::string& warning : state.config_warnings) detail += "; adjusted: " + warning;
   pass(step, detail);
 }
 
@@ -136,8 +190,9 @@ void check_connection(Step& dns, Step& tcp, Step& tls, Step& workspace, const Op
   pass(dns, host + (c.remote_address.empty() ? std::string() : " -> " + c.remote_address) + " (" + ms(c.dns_time) + ")");
   if (!c.connected) {
     fail(tcp, failure,
-         "nothing accepted the connection: is the server up and the port right? Is a firewall or "
-         "proxy (OPSMETER_PROXY, https_proxy) in the way?");
+         "nothing accepted the connection: is the server up and the port right? Is a firewall in "
+         "the way, or does this machine need a proxy (https_proxy; no_proxy for hosts reached "
+         "directly)?");
     skip(tls, "not run: no connection");
     skip(workspace, "not run: no connection");
     return;
@@ -146,10 +201,16 @@ void check_connection(Step& dns, Step& tcp, Step& tls, Step& workspace, const Op
   if (!https) {
     skip(tls, "plain http: no TLS");
   } else if (!c.tls_handshake) {
-    fail(tls, failure,
-         "the server's certificate is not trusted for " + host +
-             ": behind a private CA, set OPSMETER_CA_BUNDLE=/path/to/ca.pem (or --ca-bundle); "
-             "check the host name and this machine's clock");
+    if (!options.ca_bundle.empty() && !unreadable(options.ca_bundle, false).empty()) {
+      fail(tls, failure,
+           "the CA file " + options.ca_bundle + " cannot be read (see config): point OPSMETER_CA_BUNDLE "
+           "(or --ca-bundle) at a readable PEM file");
+    } else {
+      fail(tls, failure,
+           "the server's certificate is not trusted for " + host +
+               ": behind a private CA, set OPSMETER_CA_BUNDLE=/path/to/ca.pem (or --ca-bundle); "
+               "check the host name and this machine's clock");
+    }
     skip(workspace, "not run: no TLS connection");
     return;
   } else {
@@ -246,13 +307,14 @@ void send_test_record(Step& step, Client& client, const std::shared_ptr<Outcome>
 }  // namespace
 
 int doctor(const Settings& settings, std::ostream& out) {
-  Step key{"api_key", "api key"}, base{"base_url", "base url"}, dns{"dns", "dns"}, tcp{"tcp", "tcp"},
+  Step config{"config", "config"}, key{"api_key", "api key"}, base{"base_url", "base url"}, dns{"dns", "dns"}, tcp{"tcp", "tcp"},
       tls{"tls", "tls"}, workspace{"workspace_status", "workspace"}, test{"test_record", "test record"};
   const Options& options = settings.options;
   CheckResult check;
   std::optional<IngestPosture> posture;
   std::string test_id;
 
+  check_config(config, options);
   check_key(key, options.api_key);
   check_base_url(base, options);
   if (key.result != Result::kPass || base.result != Result::kPass) {
@@ -271,7 +333,9 @@ int doctor(const Settings& settings, std::ostream& out) {
     Client client(sending);
     check = client.check(settings.timeout);
     check_connection(dns, tcp, tls, workspace, options, check, settings.timeout);
-    if (workspace.result == Result::kPass) {
+    if (workspace.result == Result::kPass && config.result != Result::kPass) {
+      skip(test, "not run: the configuration is not what you set (see config); a test record would go out with it");
+    } else if (workspace.result == Result::kPass) {
       send_test_record(test, client, outcome, settings.timeout, test_id);
       std::lock_guard<std::mutex> lock(outcome->mu);
       posture = outcome->posture;
@@ -281,33 +345,34 @@ int doctor(const Settings& settings, std::ostream& out) {
     client.shutdown(std::chrono::milliseconds(1000));
   }
 
-  const Step* steps[] = {&key, &base, &dns, &tcp, &tls, &workspace, &test};
+  const Step* steps[] = {&config, &key, &base, &dns, &tcp, &tls, &workspace, &test};
   std::vector<std::string> failed;
   for (const Step* s : steps) {
     if (s->result == Result::kFail) failed.push_back(s->title);
   }
   const bool ok = failed.empty();
   if (settings.json) {
-    Json doc = {{"command", "doctor"}, {"ok", ok}, {"baseUrl", options.base_url}};
+    Json doc = {{"command", "doctor"}, {"ok", ok}, {"baseUrl", display_url(options.base_url)}};
     Json list = Json::array();
     for (const Step* s : steps) {
-      list.push_back({{"name", s->name}, {"result", name(s->result)}, {"detail", s->detail}, {"fix", s->fix}});
+      list.push_back({{"name", s->name}, {"result", name(s->result)}, {"detail", escape_text(s->detail)},
+                      {"fix", escape_text(s->fix)}});
     }
     doc["steps"] = list;
     if (check.status) doc["workspace"] = to_json(*check.status);
     if (posture) doc["posture"] = to_json(*posture);
     if (!test_id.empty()) doc["testRecordId"] = test_id;
     doc["log"] = settings.log->lines();
-    out << doc.dump(2) << "\n";
+    out << dump(doc) << "\n";
     return ok ? kExitOk : kExitFailed;
   }
-  out << "opsmeter doctor: " << options.base_url << "\n";
+  out << "opsmeter doctor: " << display_url(options.base_url) << "\n";
   for (const Step* s : steps) {
     char label[16];
     std::snprintf(label, sizeof label, "%-12s", s->title);
     out << "  " << (s->result == Result::kPass ? "PASS" : s->result == Result::kFail ? "FAIL" : "SKIP") << "  "
-        << label << s->detail << "\n";
-    if (!s->fix.empty()) out << "                    fix: " << s->fix << "\n";
+        << label << escape_text(s->detail) << "\n";
+    if (!s->fix.empty()) out << "                    fix: " << escape_text(s->fix) << "\n";
   }
   if (posture) out << "  ----  posture     " << summary(*posture) << "\n";
   if (ok) {

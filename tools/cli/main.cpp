@@ -1,8 +1,12 @@
 // opsmeter: the command line tool. `opsmeter --help` lists the commands, flags and exit codes.
+#include <getopt.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli.hpp"
 #include "opsmeter/version.hpp"
@@ -24,12 +28,14 @@ Commands:
 
 Configuration comes from the OPSMETER_* environment variables (OPSMETER_API_KEY,
 OPSMETER_API_BASE_URL, OPSMETER_CA_BUNDLE, ...; see the README), overridden by:
+Flags take their value as --flag VALUE or --flag=VALUE, before or after the command:
   --api-key KEY       the workspace API key (prefer OPSMETER_API_KEY: flags show in ps)
   --base-url URL      the API's base URL, without /v1 (default https://api.opsmeter.io)
   --ca-bundle FILE    trust the CAs in this PEM file instead of the system store
   --timeout-ms N      how long checks and delivery may take, in ms (default 10000)
   --json              one JSON object on stdout instead of text
-  -v, --verbose       echo the library's log lines to stderr
+  -v, --verbose       echo every log line of the library to stderr (warnings and errors
+                      go there anyway, except with --json, which carries them in "log")
   -h, --help          this text
   --version           the SDK version
 
@@ -41,63 +47,75 @@ Exit codes:
 )";
 
 int usage_error(const std::string& problem) {
-  std::fprintf(stderr, "opsmeter: %s\nrun `opsmeter --help` for usage\n", problem.c_str());
+  std::fprintf(stderr, "opsmeter: %s\nrun `opsmeter --help` for usage\n", escape_text(problem).c_str());
   return kExitUsage;
 }
 
-}  // namespace
+enum Flag : int { kApiKey = 256, kBaseUrl, kCaBundle, kTimeoutMs, kJson, kVersion };
 
-int main(int argc, char** argv) {
-  std::string command;
+int run(int argc, char** argv) {
+  static const option kFlags[] = {
+      {"api-key", required_argument, nullptr, kApiKey},   {"base-url", required_argument, nullptr, kBaseUrl},
+      {"ca-bundle", required_argument, nullptr, kCaBundle}, {"timeout-ms", required_argument, nullptr, kTimeoutMs},
+      {"json", no_argument, nullptr, kJson},               {"verbose", no_argument, nullptr, 'v'},
+      {"help", no_argument, nullptr, 'h'},                 {"version", no_argument, nullptr, kVersion},
+      {nullptr, 0, nullptr, 0}};
   Settings settings;
   std::string api_key, base_url, ca_bundle;
-  bool have_api_key = false, have_base_url = false, have_ca_bundle = false, have_input = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&](std::string& out) {
-      if (i + 1 >= argc) return false;
-      out = argv[++i];
-      return true;
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kHelp, stdout);
-      return kExitOk;
-    } else if (arg == "--version") {
-      std::printf("opsmeter %s\n", std::string(opsmeter::version()).c_str());
-      return kExitOk;
-    } else if (arg == "--json") {
-      settings.json = true;
-    } else if (arg == "-v" || arg == "--verbose") {
-      settings.verbose = true;
-    } else if (arg == "--api-key") {
-      if (!(have_api_key = value(api_key))) return usage_error("--api-key needs a value");
-    } else if (arg == "--base-url") {
-      if (!(have_base_url = value(base_url))) return usage_error("--base-url needs a value");
-    } else if (arg == "--ca-bundle") {
-      if (!(have_ca_bundle = value(ca_bundle))) return usage_error("--ca-bundle needs a value");
-    } else if (arg == "--timeout-ms") {
-      std::string text;
-      if (!value(text)) return usage_error("--timeout-ms needs a value");
-      char* end = nullptr;
-      const long long ms = std::strtoll(text.c_str(), &end, 10);
-      if (end == text.c_str() || *end != '\0' || ms < 1 || ms > 3600000) {
-        return usage_error("--timeout-ms must be a whole number of milliseconds, 1 to 3600000");
+  bool have_api_key = false, have_base_url = false, have_ca_bundle = false;
+  opterr = 0;  // the messages below name the flag
+  optind = 1;
+  for (;;) {
+    const int flag = getopt_long(argc, argv, ":vh", kFlags, nullptr);
+    if (flag == -1) break;
+    switch (flag) {
+      case 'h':
+        std::fputs(kHelp, stdout);
+        return kExitOk;
+      case kVersion:
+        std::printf("opsmeter %s\n", std::string(opsmeter::version()).c_str());
+        return kExitOk;
+      case kJson:
+        settings.json = true;
+        break;
+      case 'v':
+        settings.verbose = true;
+        break;
+      case kApiKey:
+        api_key = optarg;
+        have_api_key = true;
+        break;
+      case kBaseUrl:
+        base_url = optarg;
+        have_base_url = true;
+        break;
+      case kCaBundle:
+        ca_bundle = optarg;
+        have_ca_bundle = true;
+        break;
+      case kTimeoutMs: {
+        const std::optional<long long> ms = parse_number(optarg, 1, 3600000);
+        if (!ms) return usage_error("--timeout-ms must be a whole number of milliseconds, 1 to 3600000");
+        settings.timeout = std::chrono::milliseconds(*ms);
+        break;
       }
-      settings.timeout = std::chrono::milliseconds(ms);
-    } else if (arg.size() > 1 && arg[0] == '-' && arg != "-") {
-      return usage_error("unknown flag " + arg);
-    } else if (command.empty()) {
-      command = arg;
-    } else if (!have_input && (command == "send" || command == "validate")) {
-      settings.input = arg;
-      have_input = true;
-    } else {
-      return usage_error("unexpected argument " + arg);
+      case ':':
+        return usage_error(std::string(argv[optind - 1]) + " needs a value");
+      default:
+        return usage_error("unknown flag " + std::string(argv[optind - 1]));
     }
   }
-  if (command.empty()) return usage_error("no command given");
+  std::vector<std::string> positional(argv + optind, argv + argc);
+  if (positional.empty()) return usage_error("no command given");
+  const std::string command = positional[0];
+  if (command != "doctor" && command != "status" && command != "send" && command != "validate") {
+    return usage_error("unknown command " + command);
+  }
+  const std::size_t inputs = command == "send" || command == "validate" ? 1 : 0;
+  if (positional.size() > 1 + inputs) return usage_error("unexpected argument " + positional[1 + inputs]);
+  if (positional.size() == 2 && inputs == 1) settings.input = positional[1];
 
-  settings.log = std::make_shared<LogBook>(settings.verbose);
+  settings.log = std::make_shared<LogBook>(settings.verbose, settings.json);
   opsmeter::Options base;
   base.log_level = settings.verbose ? opsmeter::LogLevel::kDebug : opsmeter::LogLevel::kInfo;
   base.on_log = [log = settings.log](opsmeter::LogLevel level, std::string_view line) { log->add(level, line); };
@@ -109,6 +127,19 @@ int main(int argc, char** argv) {
   if (command == "doctor") return doctor(settings, std::cout);
   if (command == "status") return status(settings, std::cout);
   if (command == "send") return send(settings, std::cout);
-  if (command == "validate") return validate(settings, std::cout);
-  return usage_error("unknown command " + command);
+  return validate(settings, std::cout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The exit codes are 0-3 whatever happens: nothing escapes main.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "opsmeter: internal error: %s\n", escape_text(e.what()).c_str());
+  } catch (...) {
+    std::fprintf(stderr, "opsmeter: internal error\n");
+  }
+  return kExitFailed;
 }

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <initializer_list>
 
+#include "opsmeter/version.hpp"
+
 namespace opsmeter::detail {
 namespace {
 
@@ -146,6 +148,17 @@ std::string describe_delivery(const Config& config) {
     if (!o.ca_bundle.empty()) line += "ca_bundle " + o.ca_bundle;
     if (!o.ca_path.empty()) line += (o.ca_bundle.empty() ? "ca_path " : " and ca_path ") + o.ca_path;
   }
+  // The effective bounds and timings, as dd-trace-cpp's startup line gives them.
+  const auto mib = [](std::uint64_t bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+    return std::string(text);
+  };
+  line += "; queue " + std::to_string(o.queue_capacity) + " records / " + mib(o.queue_max_bytes);
+  line += "; timeout " + std::to_string(o.timeout.count()) + " ms, " + std::to_string(o.max_in_flight) +
+          " requests in flight, " + std::to_string(o.max_retries) + " retries";
+  line += "; spool " + (o.spool_dir.empty() ? std::string("off") : o.spool_dir);
+  line += "; opsmeter-cpp " + std::string(version());
   return line;
 }
 

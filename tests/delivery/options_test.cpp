@@ -81,3 +81,28 @@ TEST(Options, QueueBoundsAreClampedWithAWarning) {
 
 }  // namespace
 }  // namespace opsmeter::detail
+
+namespace opsmeter::detail {
+namespace {
+
+// The startup line: the effective configuration, never the key or a proxy's password.
+TEST(Options, TheStartupLineGivesTheEffectiveConfiguration) {
+  Options o;
+  o.api_key = "secret-key-123";
+  o.base_url = "https://api.opsmeter.io";
+  o.proxy = "http://user:proxy-pass@proxy.internal:3128";
+  o.queue_capacity = 5000;
+  o.queue_max_bytes = std::size_t{8} << 20;
+  o.spool_dir = "/var/spool/opsmeter";
+  const std::string line = describe_delivery(finalize_options(o));
+  for (const char* part : {"sending telemetry to https://api.opsmeter.io/v1/ingest/llm-request",
+                           "via proxy", "TLS trusts the system CA store", "queue 5000 records / 8.0 MiB",
+                           "timeout 600 ms, 4 requests in flight", "spool /var/spool/opsmeter", "opsmeter-cpp 0."}) {
+    EXPECT_NE(line.find(part), std::string::npos) << part << "\n" << line;
+  }
+  EXPECT_EQ(line.find("secret-key-123"), std::string::npos) << line;
+  EXPECT_EQ(line.find("proxy-pass"), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace opsmeter::detail

@@ -116,7 +116,7 @@ void Accounting::publish_pending(std::size_t in_flight, std::size_t retry_waitin
   shared_.retry_waiting.store(retry_waiting, std::memory_order_relaxed);
 }
 
-void Accounting::fill(Stats& s) const {
+void Accounting::fill(Stats& s, TimePoint now) const {
   for (std::size_t i = 0; i < kDropReasonCount; ++i) {
     s.dropped_by_reason[i] = shared_.dropped[i].load(std::memory_order_relaxed);
     s.dropped += s.dropped_by_reason[i];
@@ -145,6 +145,18 @@ void Accounting::fill(Stats& s) const {
   s.spooled = shared_.spooled.load(std::memory_order_relaxed);
   s.unspooled = shared_.unspooled.load(std::memory_order_relaxed);
   s.spool_dropped = shared_.spool_dropped.load(std::memory_order_relaxed);
+  s.queued_bytes = shared_.queue.queued_bytes();
+  s.queue_capacity = shared_.queue.max_items();
+  s.queue_max_bytes = shared_.queue.max_bytes();
+  // The worker's figure, unless the counters say nothing is pending any more.
+  const std::int64_t oldest_ns = shared_.oldest_pending_ns.load(std::memory_order_relaxed);
+  if (oldest_ns != 0 && s.pending() != 0) {
+    const TimePoint oldest{std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(oldest_ns))};
+    if (now > oldest) s.oldest_pending_age = std::chrono::duration_cast<Millis>(now - oldest);
+  }
+  if (const std::int64_t ms = shared_.last_delivered_wall_ms.load(std::memory_order_relaxed); ms != 0) {
+    s.last_delivered_at = WallClock::time_point(std::chrono::duration_cast<WallClock::duration>(Millis(ms)));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   s.rejected_by_status.assign(rejected_by_status_.begin(), rejected_by_status_.end());
   s.last_error = last_error_;

@@ -73,7 +73,8 @@ class Accounting {
   void publish_pending(std::size_t in_flight, std::size_t retry_waiting) noexcept;
 
   // Any thread.
-  void fill(Stats& stats) const;
+  // `now`: when stats() was called (for the oldest pending record's age).
+  void fill(Stats& stats, TimePoint now) const;
   std::optional<IngestPosture> posture() const;
 
  private:

@@ -104,7 +104,7 @@ CheckResult Client::Impl::check(Millis timeout) const noexcept {
 Stats Client::Impl::stats() const noexcept {
   Stats s;
   try {
-    accounting_.fill(s);
+    accounting_.fill(s, detail::Clock::now());
   } catch (...) {
     // Only allocation can fail here; the counters filled so far are still returned.
   }
@@ -118,6 +118,17 @@ ClientStatus Client::Impl::status() const noexcept {
     st.disabled_reason = disabled_reason_;
     st.shut_down = !shared_.accepting.load(std::memory_order_acquire) && st.enabled;
     detail::describe(*gate_.status(), st);
+    // Wall times for the steady deadlines: the same distance from now on the wall clock.
+    const detail::TimePoint now = detail::Clock::now();
+    const detail::WallClock::time_point wall_now = detail::WallClock::now();
+    const auto on_wall = [&](detail::TimePoint t) {
+      if (t == detail::TimePoint{}) return detail::WallClock::time_point{};
+      return wall_now + std::chrono::duration_cast<detail::WallClock::duration>(t - now);
+    };
+    st.paused_until_wall = on_wall(st.paused_until);
+    st.throttled_until_wall = on_wall(st.throttled_until);
+    st.unreachable_since_wall = on_wall(st.unreachable_since);
+    st.next_probe_at_wall = on_wall(st.next_probe_at);
     st.posture = accounting_.posture();
     st.config_warnings = config_.options.environment_errors;
     st.config_warnings.insert(st.config_warnings.end(), config_.warnings.begin(), config_.warnings.end());

@@ -42,7 +42,12 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
     results_.clear();
     transport_.collect(results_);
     if (clock_ && !results_.empty()) now = std::max(now, clock_());
+    const std::uint64_t delivered_before = shared_.delivered.load(std::memory_order_relaxed);
     for (HttpResult& result : results_) handle(result, now, wall_now);
+    if (shared_.delivered.load(std::memory_order_relaxed) != delivered_before) {
+      shared_.last_delivered_wall_ms.store(
+          std::chrono::duration_cast<Millis>(wall_now.time_since_epoch()).count(), std::memory_order_relaxed);
+    }
     gate_.set_max_in_flight(std::min(in_flight_.size(), transport_.capacity()));
     gate_.advance(now);
     if (const std::optional<Millis> lasted = gate_.throttling_ended(now)) accounting_.throttling_ended(*lasted);
@@ -62,6 +67,7 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
   }
   accounting_.publish_pending(in_flight_count_, retries_.size());
   shared_.unreachable.store(gate_.unreachable(), std::memory_order_seq_cst);
+  publish_oldest(now);
 
   TimePoint next = gate_.next_change(now, now + kHousekeeping);
   // Due retries matter only while a send slot is free; otherwise a finishing transfer wakes us.
@@ -70,6 +76,27 @@ TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexce
     for (const Pending& p : retries_) next = std::min(next, std::max(p.not_before, opens));
   }
   return next;
+}
+
+void Dispatcher::publish_oldest(TimePoint now) noexcept {
+  // A gauge, read by stats(): a scan of what the worker holds at most every 100 ms, and at
+  // once when nothing is pending any more.
+  const QueuedRecord* head = shared_.queue.peek();
+  const bool nothing = head == nullptr && in_flight_count_ == 0 && retries_.empty();
+  if (!nothing && now < next_oldest_scan_) return;
+  next_oldest_scan_ = now + Millis(100);
+  TimePoint oldest = TimePoint::max();
+  if (head != nullptr) oldest = head->enqueued_at;
+  for (const std::optional<Pending>& p : in_flight_) {
+    if (p) oldest = std::min(oldest, p->enqueued_at);
+  }
+  for (const Pending& p : retries_) oldest = std::min(oldest, p.enqueued_at);
+  const std::int64_t ns = oldest == TimePoint::max()
+                              ? 0
+                              : std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                              oldest.time_since_epoch())
+                                                              .count());
+  shared_.oldest_pending_ns.store(ns, std::memory_order_relaxed);
 }
 
 bool Dispatcher::wants_records(TimePoint now) const noexcept {

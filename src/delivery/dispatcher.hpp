@@ -49,6 +49,7 @@ class Dispatcher {
  private:
   void handle(HttpResult& result, TimePoint now, WallClock::time_point wall_now);
   std::size_t held() const noexcept;  // records waiting: queued, for a retry or in flight
+  void publish_oldest(TimePoint now) noexcept;
   void count_requests(Pending& pending, const HttpResult& result);
   std::optional<IngestPosture> posture_of(const std::string& body, bool success);
   void apply(Pending& pending, const Decision& decision, int http_status,
@@ -74,6 +75,7 @@ class Dispatcher {
   std::string last_posture_body_;    // the last response body parsed for the posture
   std::optional<SpoolLink> spool_;  // with a disk spool
   bool answered_ = false;           // the ingest API has answered this client at least once
+  TimePoint next_oldest_scan_{};
 };
 
 }  // namespace opsmeter::detail

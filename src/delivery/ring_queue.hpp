@@ -177,6 +177,12 @@ class RingQueue {
     unreleased_ = 0;
   }
 
+  // Consumer thread only: the item try_pop() would take next, or null.
+  const T* peek() const noexcept {
+    Slot* slot = consumer_slot(dequeue_pos_.load(std::memory_order_relaxed));
+    return slot == nullptr ? nullptr : slot->item();
+  }
+
   // Consumer thread only: whether try_pop() would find an item. Reads only the consumer's
   // side (its position, the chunk's entry and the slot), never the producers' hot counters.
   bool ready_to_pop() const noexcept { return consumer_slot(dequeue_pos_.load(std::memory_order_relaxed)) != nullptr; }

@@ -97,6 +97,11 @@ struct SharedState {
   std::atomic<const char*> last_invalid{nullptr};  // JSON name of the last invalid field (static)
   std::atomic<std::uint64_t> names_cut{0};  // provider/model names record() cut to their cap
   std::atomic<bool> unreachable{false};  // the gate's unreachable state after the worker's last step
+  // Published by the worker for stats(): when the oldest record still pending was recorded
+  // (steady-clock ns; 0: nothing pending) and the wall time of the last delivery (ms since the
+  // epoch; 0: none yet).
+  std::atomic<std::int64_t> oldest_pending_ns{0};
+  std::atomic<std::int64_t> last_delivered_wall_ms{0};
 };
 
 }  // namespace opsmeter::detail

@@ -31,7 +31,7 @@ class AccountingTest : public ::testing::Test {
 
   Stats stats() const {
     Stats s;
-    accounting_.fill(s);
+    accounting_.fill(s, TimePoint{});
     return s;
   }
 

@@ -396,7 +396,7 @@ TEST_F(DispatcherTest, TransferThatFailsToStartIsRetriedLikeANetworkFailure) {
   EXPECT_EQ(shared_->delivered.load(), 1u);
   EXPECT_EQ(shared_->requests_sent.load(), 1u);
   Stats stats;
-  accounting_->fill(stats);
+  accounting_->fill(stats, TimePoint{});
   EXPECT_EQ(stats.last_error, "transport_error: could not start request");
   expect_identity();
 }

@@ -6,7 +6,7 @@
 # libclang-rt-14-dev for its libFuzzer (scripts/fuzz.sh). dpkg-dev: cpack -G DEB's dpkg-shlibdeps.
 OPSMETER_PACKAGES=(g++ cmake ninja-build pkg-config dpkg-dev libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev libgtest-dev libcpp-httplib-dev libbenchmark-dev
-  openssl nghttp2-server python3-h2 tinyproxy clang libclang-rt-14-dev)
+  openssl nghttp2-server python3-h2 python3-prometheus-client tinyproxy clang libclang-rt-14-dev)
 
 opsmeter_ensure_packages() {
   local missing=() pkg

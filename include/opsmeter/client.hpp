@@ -233,6 +233,16 @@ struct Stats {
   std::uint64_t spool_dropped = 0;    // spooled records lost: bad or torn lines, older than
                                       // spool_max_age, over spool_max_bytes, or failed writes
   std::string last_error;             // latest failure, e.g. "http 503" or "timeout"
+  // The queue's two bounds and what its byte bound counts now (records leave it in batches,
+  // so this lags their departure by a few records): an outage meets the byte bound first.
+  std::uint64_t queued_bytes = 0;
+  std::uint64_t queue_capacity = 0;   // Options::queue_capacity, as the client uses it
+  std::uint64_t queue_max_bytes = 0;  // Options::queue_max_bytes, as the client uses it
+  // How long ago the oldest record still pending was recorded (0 when nothing is pending;
+  // refreshed by the worker at least every 100 ms while records are pending), and the wall
+  // time of the last delivery (the epoch when nothing was delivered yet).
+  std::chrono::milliseconds oldest_pending_age{0};
+  std::chrono::system_clock::time_point last_delivered_at{};
 
   std::uint64_t pending() const noexcept { return queued + in_flight + retry_waiting; }
   std::uint64_t dropped_for(DropReason reason) const noexcept {
@@ -260,6 +270,12 @@ struct ClientStatus {
   std::string unreachable_reason;  // the connection's last error
   std::chrono::steady_clock::time_point unreachable_since{};
   std::chrono::steady_clock::time_point next_probe_at{};
+  // The same four times on the wall clock, for printing (the epoch where the steady time is
+  // unset): computed from the steady times when status() is called.
+  std::chrono::system_clock::time_point paused_until_wall{};
+  std::chrono::system_clock::time_point throttled_until_wall{};
+  std::chrono::system_clock::time_point unreachable_since_wall{};
+  std::chrono::system_clock::time_point next_probe_at_wall{};
   // Requests per second the sender paces itself to after 429s; 0 when it is not pacing.
   double send_rate_limit = 0;
   std::optional<IngestPosture> posture;  // from the latest response with a JSON body

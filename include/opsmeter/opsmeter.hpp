@@ -16,6 +16,7 @@
 #include "opsmeter/client.hpp"
 #include "opsmeter/context.hpp"
 #include "opsmeter/ids.hpp"
+#include "opsmeter/metrics.hpp"
 #include "opsmeter/record.hpp"
 #include "opsmeter/serialize.hpp"
 #include "opsmeter/usage.hpp"

@@ -69,6 +69,22 @@ run_examples() {
   python3 "$here/check_stored.py" "$MOCK_BASE_URL/__stats" "${OPSMETER_CA_BUNDLE:-}" ||
     fail "the stored records of the capture-helper examples"
 
+  echo "== metrics_endpoint"
+  METRICS_PORT=0 EXAMPLE_SCRAPES=1 "$build/examples/opsmeter_metrics_endpoint" >"$work/metrics.out" &
+  local metrics_pid=$! metrics_url=
+  for _ in $(seq 1 200); do
+    metrics_url=$(sed -n 's/^metrics at //p' "$work/metrics.out")
+    [ -n "$metrics_url" ] && break
+    sleep 0.05
+  done
+  [ -n "$metrics_url" ] || fail "metrics_endpoint: no URL printed"
+  # (no curl program on a fresh machine: Python's urllib scrapes)
+  /usr/bin/python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+    "$metrics_url" >"$work/metrics.txt" || fail "metrics_endpoint: the scrape failed"
+  wait "$metrics_pid" || fail "metrics_endpoint: exited with an error"
+  /usr/bin/python3 "$here/../delivery/check_prometheus.py" "$work/metrics.txt" 3 service=example ||
+    fail "metrics_endpoint: the exposition"
+
   echo "== budget_banner"
   "$build/examples/opsmeter_budget_banner" | tee "$work/banner.out"
   grep -q 'banner: Telemetry paused (plan_limit_reached)' "$work/banner.out" || fail "budget_banner: no banner"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages opsmeter builds with are installed. Sourced by the other scripts.
 # As root it installs what is missing with apt-get; otherwise it names the exact command to run.
-# The second line: real peers the test suite starts (a test CA via openssl, nghttpd for
-# HTTP/2, python3-h2 for a scriptable HTTP/2 server, tinyproxy), clang for the clang build and
-# libclang-rt-14-dev for its libFuzzer (scripts/fuzz.sh). dpkg-dev: cpack -G DEB's dpkg-shlibdeps.
-OPSMETER_PACKAGES=(g++ cmake ninja-build pkg-config dpkg-dev libcurl4-openssl-dev libssl-dev
-  nlohmann-json3-dev libgtest-dev libcpp-httplib-dev libbenchmark-dev
+# OPSMETER_PACKAGES: what the library, the mock server, the command line tool and the examples
+# need (the quickstart installs only these). OPSMETER_TEST_PACKAGES: what the test suite adds:
+# GoogleTest and Google Benchmark, real peers (a test CA via openssl, nghttpd for HTTP/2,
+# python3-h2 for a scriptable HTTP/2 server, tinyproxy, python3-prometheus-client's parser),
+# clang and libclang-rt-14-dev for the clang build and libFuzzer (scripts/fuzz.sh), and the
+# packaging checks (dpkg-dev for cpack's dpkg-shlibdeps, help2man for man pages, lintian).
+OPSMETER_PACKAGES=(g++ cmake ninja-build pkg-config libcurl4-openssl-dev libssl-dev
+  nlohmann-json3-dev libcpp-httplib-dev)
+OPSMETER_TEST_PACKAGES=(libgtest-dev libbenchmark-dev dpkg-dev help2man lintian
   openssl nghttp2-server python3-h2 python3-prometheus-client tinyproxy clang libclang-rt-14-dev)
 
 opsmeter_ensure_packages() {

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-opsmeter_ensure_packages
+opsmeter_ensure_packages "${OPSMETER_TEST_PACKAGES[@]}"
 
 seconds=${1:-30}
 shift || true

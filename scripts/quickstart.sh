@@ -8,16 +8,16 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 opsmeter_ensure_packages
 
-cmake --preset dev >/dev/null
-cmake --build --preset dev -j "$(nproc)" \
+cmake --preset quickstart >/dev/null
+cmake --build --preset quickstart -j "$(nproc)" \
   --target opsmeter-mock-server opsmeter_quickstart
 
 source scripts/mock_server.sh
 trap opsmeter_stop_mock_server EXIT
-opsmeter_start_mock_server ./build/dev/opsmeter-mock-server quickstart-key
+opsmeter_start_mock_server ./build/quickstart/opsmeter-mock-server quickstart-key
 base_url=$MOCK_BASE_URL
 echo "== mock ingest server at $base_url"
 
 echo "== examples/quickstart"
 OPSMETER_API_BASE_URL="$base_url" OPSMETER_API_KEY=quickstart-key OPENAI_BASE_URL="$base_url/v1" \
-  ./build/dev/examples/opsmeter_quickstart
+  ./build/quickstart/examples/opsmeter_quickstart

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-opsmeter_ensure_packages
+opsmeter_ensure_packages "${OPSMETER_TEST_PACKAGES[@]}"
 
 preset=${1:-dev}
 cmake --preset "$preset"

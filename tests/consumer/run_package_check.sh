@@ -23,16 +23,33 @@ done
 dev_depends=$(dpkg-deb -f "$dev" Depends)
 tools_depends=$(dpkg-deb -f "$tools" Depends)
 
+echo "== lintian: no errors"
+if command -v lintian >/dev/null; then
+  # As root lintian says it should not be; that line is not a finding.
+  lintian --tag-display-limit 0 "$dev" "$tools" >"$work/lintian.log" 2>&1 || true
+  grep -v 'running with root privileges' "$work/lintian.log" || true
+  if grep -q '^E: ' "$work/lintian.log"; then echo "lintian reports errors" >&2; exit 1; fi
+else
+  echo "lintian not installed (apt-get install lintian; scripts/deps.sh does)" >&2; exit 1
+fi
+depends_count=$(echo "$tools_depends" | tr ',' '\n' | grep -c 'libcurl4 ' || true)
+[ "$depends_count" -eq 1 ] || { echo "opsmeter-tools names libcurl4 $depends_count times: $tools_depends" >&2; exit 1; }
+
 echo "== package contents"
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 expect_file() {  # deb path
   dpkg-deb -c "$1" | awk '{print $6}' | grep -qx "./$2" || { echo "$(basename "$1") lacks $2" >&2; exit 1; }
 }
 for f in usr/include/opsmeter/opsmeter.hpp usr/include/opsmeter/testing/mock_ingest_server.hpp \
-         usr/lib/libopsmeter.a usr/lib/cmake/opsmeter/opsmeterConfig.cmake \
-         usr/lib/pkgconfig/opsmeter.pc usr/share/doc/opsmeter/LICENSE; do
+         usr/include/opsmeter/adapters/nlohmann_json.hpp \
+         "usr/lib/$arch/libopsmeter.a" "usr/lib/$arch/cmake/opsmeter/opsmeterConfig.cmake" \
+         "usr/lib/$arch/pkgconfig/opsmeter.pc" usr/share/doc/opsmeter/LICENSE \
+         usr/share/doc/libopsmeter-dev/copyright usr/share/doc/libopsmeter-dev/changelog.gz; do
   expect_file "$dev" "$f"
 done
-for f in usr/bin/opsmeter usr/bin/opsmeter-mock-server usr/share/doc/opsmeter-tools/LICENSE; do
+for f in usr/bin/opsmeter usr/bin/opsmeter-mock-server usr/share/doc/opsmeter-tools/LICENSE \
+         usr/share/doc/opsmeter-tools/copyright usr/share/doc/opsmeter-tools/changelog.gz \
+         usr/share/man/man1/opsmeter.1.gz usr/share/man/man1/opsmeter-mock-server.1.gz; do
   expect_file "$tools" "$f"
 done
 if dpkg-deb -c "$dev" | awk '{print $6}' | grep -q '^./usr/bin/.'; then
@@ -88,7 +105,7 @@ echo "== consumers built against the installed package"
 cmake -S "$here/cmake" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$root/usr" -DWITH_TESTING=ON \
   -DCMAKE_CXX_COMPILER="$cxx" >"$work/consumer-configure.log"
 cmake --build "$work/consumer" >"$work/consumer-build.log"
-grep -q "$root/usr/lib/cmake/opsmeter" "$work/consumer/CMakeCache.txt"
+grep -q "$root/usr/lib/$arch/cmake/opsmeter" "$work/consumer/CMakeCache.txt"
 "$work/consumer/consumer"
 "$work/consumer/testing_consumer"
 

@@ -383,6 +383,13 @@ TEST(Cli, ValidateReportsEachBadLineAndExitsOne) {
   const CliRun text = run_cli({"validate", file}, {});
   EXPECT_TRUE(contains(text.out, "line 3: wrong_type: inputTokens must be an integer")) << text.out;
   EXPECT_TRUE(contains(text.out, "6 records: 2 valid, 4 invalid")) << text.out;
+  // A line that is JSON but not an object, and a validation error: each code printed once.
+  const std::string more = write_lines({"[1,2]", R"({"externalRequestId":"ext_e","provider":"openai","model":"m",)"
+                                                 R"("inputTokens":1,"outputTokens":1,"latencyMs":1,"status":"success",)"
+                                                 R"("endpointTag":")" + std::string(300, 'x') + "\"}"});
+  const CliRun codes = run_cli({"validate", more}, {});
+  EXPECT_TRUE(contains(codes.out, "line 1: not_an_object:")) << codes.out;
+  EXPECT_TRUE(contains(codes.out, "line 2: field_too_long: endpointTag\n")) << codes.out;
 }
 
 TEST(Cli, ValidateAcceptsAGoodFileFromStdin) {

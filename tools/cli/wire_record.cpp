@@ -136,7 +136,11 @@ std::optional<LlmCallRecord> read_record_line(std::string_view line, LineError& 
   std::optional<LlmCallRecord> record = parse_wire_record(line, error);
   if (!record) return std::nullopt;
   if (const ValidationError invalid = validate(*record)) {
-    error = {std::string(to_string(invalid.code)), std::string(invalid.field), invalid.message()};
+    // message() starts with the code, which the output prints already: the rest says where.
+    std::string code(to_string(invalid.code));
+    std::string message = invalid.message();
+    if (message.compare(0, code.size() + 2, code + ": ") == 0) message.erase(0, code.size() + 2);
+    error = {std::move(code), std::string(invalid.field), std::move(message)};
     return std::nullopt;
   }
   return record;

@@ -45,25 +45,17 @@ run_examples() {
     fail "trace_correlation: the trace ids were not recorded"
   grep -q 'delivered=1' <<<"$out" || fail "trace_correlation: not delivered"
 
-  echo "== streaming"
-  "$build/examples/opsmeter_streaming" | tee "$work/streaming.out"
-  grep -q 'from the provider' "$work/streaming.out" || fail "streaming: usage not from the provider"
-
-  echo "== capture_libcurl"
-  "$build/examples/opsmeter_capture_libcurl" | tee "$work/capture.out"
-  grep -q 'provider answered HTTP 200' "$work/capture.out" || fail "capture_libcurl: the provider call failed"
-
-  echo "== llamacpp_server"
-  "$build/examples/opsmeter_llamacpp_server" | tee "$work/llamacpp.out"
-  grep -Eq 'call 2: input=[0-9]+ cached=[1-9]' "$work/llamacpp.out" || fail "llamacpp_server: no cached tokens on the second call"
-
-  echo "== ollama_stream"
-  "$build/examples/opsmeter_ollama_stream" | tee "$work/ollama.out"
-  grep -q 'from the provider' "$work/ollama.out" || fail "ollama_stream: usage not from the provider"
-
-  echo "== responses_stream"
-  "$build/examples/opsmeter_responses_stream" | tee "$work/responses.out"
-  grep -q 'from the provider' "$work/responses.out" || fail "responses_stream: usage not from the provider"
+  # Examples whose output must show one line: name, extended regex, what went wrong otherwise.
+  expect_line() {
+    echo "== $1"
+    "$build/examples/opsmeter_$1" | tee "$work/$1.out"
+    grep -Eq "$2" "$work/$1.out" || fail "$1: $3"
+  }
+  expect_line streaming 'from the provider' "usage not from the provider"
+  expect_line capture_libcurl 'provider answered HTTP 200' "the provider call failed"
+  expect_line llamacpp_server 'call 2: input=[0-9]+ cached=[1-9]' "no cached tokens on the second call"
+  expect_line ollama_stream 'from the provider' "usage not from the provider"
+  expect_line responses_stream 'from the provider' "usage not from the provider"
 
   # What the server stored for the capture-helper examples, field by field.
   python3 "$here/check_stored.py" "$MOCK_BASE_URL/__stats" "${OPSMETER_CA_BUNDLE:-}" ||

@@ -49,6 +49,9 @@ printf '%s' '{"externalRequestId":"ext_h2load","provider":"openai","model":"gpt-
 h2load -n "$records" -c 1 -m 8 -d "$body" -H 'Content-Type: application/json' -H 'X-API-Key: test-key' \
   "https://127.0.0.1:$port/v1/ingest/llm-request" | tee "$out/h2load.txt"
 load --base-url "https://127.0.0.1:$port" --ca-bundle "$pki/ca.pem" | tee "$out/load-h2.json"
+# The floor: the same POSTs with libcurl's multi interface alone (bench/bare_curl_multi.cpp).
+"$bin/bench/opsmeter_bare_curl_multi" --url "https://127.0.0.1:$port/v1/ingest/llm-request" \
+  --ca-bundle "$pki/ca.pem" --requests "$records" --in-flight 8 | tee "$out/bare-curl-h2.json"
 
 field() { grep -o "\"$2\":[0-9.]*" "$1" | cut -d: -f2; }
 {
@@ -57,4 +60,5 @@ field() { grep -o "\"$2\":[0-9.]*" "$1" | cut -d: -f2; }
   echo "| cleartext HTTP/1.1 | $(field "$out/load-http1.json" delivered_per_s) | $(field "$out/load-http1.json" cpu_us_per_record) | wrk $(awk '/Requests\/sec/ {print $2}' "$out/wrk-http1.txt")/s |"
   echo "| HTTPS/1.1 | $(field "$out/load-https1.json" delivered_per_s) | $(field "$out/load-https1.json" cpu_us_per_record) | wrk $(awk '/Requests\/sec/ {print $2}' "$out/wrk-https1.txt")/s |"
   echo "| HTTPS/2 | $(field "$out/load-h2.json" delivered_per_s) | $(field "$out/load-h2.json" cpu_us_per_record) | h2load $(awk '/^finished in/ {print $4}' "$out/h2load.txt")/s |"
+  echo "| HTTPS/2, bare libcurl multi | $(field "$out/bare-curl-h2.json" per_s) | $(field "$out/bare-curl-h2.json" cpu_us_per_request) | (the SDK's CPU per record is $(awk -v a="$(field "$out/load-h2.json" cpu_us_per_record)" -v b="$(field "$out/bare-curl-h2.json" cpu_us_per_request)" 'BEGIN {printf "%.2f", a / b}')x this) |"
 } | tee "$out/protocols.md"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark suite and writes its results to build/bench-results/: micro.json
 # (Google Benchmark), load-*.json (opsmeter-load), wrk.txt and load-vs-wrk.json, wrk-nagle.txt
-# and load-nagle.json, protocols/ (bench/protocols.sh), shutdown.json, header.json, and summary.md
+# and load-nagle.json, protocols/ (bench/protocols.sh, with bare libcurl beside the SDK),
+# service/ (bench/service_overhead.sh: the SDK in a thin LLM gateway), shutdown.json,
+# header.json, and summary.md
 # with every figure. Takes about five minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +45,7 @@ opsmeter_stop_mock_server
 
 echo "== the three protocols: cleartext HTTP/1.1, HTTPS/1.1, HTTPS/2"
 bench/protocols.sh "$bin" "$out/protocols"
+bench/service_overhead.sh "$bin" "$out/service"
 
 echo "== shutdown(500 ms) and destructor against a server that never answers"
 "$bin/bench/opsmeter_shutdown_timing" 50 | tee "$out/shutdown.json"

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   opsmeter::Client client(opsmeter::Options::from_environment());
 
   httplib::Server server;
+  server.set_tcp_nodelay(true);  // answers in one segment, not held by Nagle's algorithm
+  server.set_keep_alive_max_count(1000000);  // cpp-httplib closes after 5 requests by default
   server.Post("/answer", [&](const httplib::Request& req, httplib::Response& res) {
     opsmeter::CallOptions how;
     how.endpoint_tag = "gateway.answer";

@@ -71,7 +71,7 @@ run() {  # name, then the service's environment
   kill "$service_pid"
   wait "$service_pid" || true
   service_pid=
-  echo "$name $done_requests $cpu_us $mean $rps $p50 $p99 $(cat "$work/$name.stats")" | tee -a "$out/service.txt"
+  echo "$name $done_requests $cpu_us $mean $rps $p50 $p99 $(tail -n 1 "$work/$name.stats")" | tee -a "$out/service.txt"
 }
 
 : >"$out/service.txt"

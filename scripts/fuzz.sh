@@ -12,7 +12,7 @@ opsmeter_ensure_packages "${OPSMETER_TEST_PACKAGES[@]}"
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(posture retry_after usage stream_usage serialize env_config workspace spool)
+[ ${#targets[@]} -eq 0 ] && targets=(posture retry_after usage stream_usage serialize env_config workspace spool cli_text)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"

@@ -14,6 +14,14 @@ using WallClock = std::chrono::system_clock;  // only to read HTTP-date Retry-Af
 using Millis = std::chrono::milliseconds;
 using Micros = std::chrono::microseconds;
 
+// Both clocks read together, once, at the top of a worker step, and handed down as one value:
+// the steady time for every deadline, window and age; the wall time for Retry-After dates and
+// the stamps of late and spooled records (docs/architecture.md, "Seams tests use").
+struct Now {
+  TimePoint steady{};
+  WallClock::time_point wall{};
+};
+
 // The steady clock at tick resolution (4 ms on a 250 Hz kernel): a plain read of the kernel's
 // last tick, cheaper than Clock::now() (docs/benchmarks.md has the figures). record() stamps
 // records with it. The stamp serves the max_record_age check, where a record looking up to one

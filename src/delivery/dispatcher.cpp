@@ -37,42 +37,42 @@ Dispatcher::Dispatcher(const Config& config, SharedState& shared, Transport& tra
   retries_.reserve(retry_capacity_ + in_flight_.size());
 }
 
-TimePoint Dispatcher::step(TimePoint now, WallClock::time_point wall_now) noexcept {
+TimePoint Dispatcher::step(Now now) noexcept {
   try {
     results_.clear();
     transport_.collect(results_);
-    if (clock_ && !results_.empty()) now = std::max(now, clock_());
+    if (clock_ && !results_.empty()) now.steady = std::max(now.steady, clock_());
     const std::uint64_t delivered_before = shared_.delivered.load(std::memory_order_relaxed);
-    for (HttpResult& result : results_) handle(result, now, wall_now);
+    for (HttpResult& result : results_) handle(result, now);
     if (shared_.delivered.load(std::memory_order_relaxed) != delivered_before) {
       shared_.last_delivered_wall_ms.store(
-          std::chrono::duration_cast<Millis>(wall_now.time_since_epoch()).count(), std::memory_order_relaxed);
+          std::chrono::duration_cast<Millis>(now.wall.time_since_epoch()).count(), std::memory_order_relaxed);
     }
     gate_.set_max_in_flight(std::min(in_flight_.size(), transport_.capacity()));
-    gate_.advance(now);
-    if (const std::optional<Millis> lasted = gate_.throttling_ended(now)) accounting_.throttling_ended(*lasted);
+    gate_.advance(now.steady);
+    if (const std::optional<Millis> lasted = gate_.throttling_ended(now.steady)) accounting_.throttling_ended(*lasted);
     if (gate_.paused()) drop_waiting(DropReason::kPaused);
     if (spool_ && !gate_.unreachable() && !gate_.paused() && retries_.size() < retry_capacity_) {
-      spool_->load(now, wall_now, retry_capacity_ - retries_.size(), answered_, retries_);
+      spool_->load(now, retry_capacity_ - retries_.size(), answered_, retries_);
     }
-    dispatch(now, wall_now);
+    dispatch(now);
     if (spool_) {
-      if (gate_.unreachable()) spool_->backlog(now, wall_now);
-      spool_->housekeeping(now, !gate_.unreachable());
+      if (gate_.unreachable()) spool_->backlog(now);
+      spool_->housekeeping(now.steady, !gate_.unreachable());
     }
-    accounting_.log_record_side_drops(now);
+    accounting_.log_record_side_drops(now.steady);
   } catch (...) {
     // Only std::bad_alloc can get here; the records involved stay where they were.
     accounting_.set_last_error("out of memory in worker");
   }
   accounting_.publish_pending(in_flight_count_, retries_.size());
   shared_.unreachable.store(gate_.unreachable(), std::memory_order_seq_cst);
-  publish_oldest(now);
+  publish_oldest(now.steady);
 
-  TimePoint next = gate_.next_change(now, now + kHousekeeping);
+  TimePoint next = gate_.next_change(now.steady, now.steady + kHousekeeping);
   // Due retries matter only while a send slot is free; otherwise a finishing transfer wakes us.
   if (in_flight_count_ < gate_.send_limit()) {
-    const TimePoint opens = gate_.opens_at(now);
+    const TimePoint opens = gate_.opens_at(now.steady);
     for (const Pending& p : retries_) next = std::min(next, std::max(p.not_before, opens));
   }
   return next;
@@ -103,7 +103,7 @@ bool Dispatcher::wants_records(TimePoint now) const noexcept {
   return gate_.may_send(now, in_flight_count_) && retries_.size() < retry_capacity_;
 }
 
-void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point wall_now) {
+void Dispatcher::handle(HttpResult& result, const Now& now) {
   std::optional<Pending>& slot = in_flight_[result.token];
   if (!slot) return;  // not ours; cannot happen with a correct transport
   Pending pending = std::move(*slot);
@@ -117,7 +117,7 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
   outcome.connection_failed = result.connection_failed;
   outcome.reached_wire = result.requests > 0;
   if (result.http_status == 429 && !result.retry_after.empty()) {
-    outcome.retry_after = parse_retry_after(result.retry_after, wall_now);
+    outcome.retry_after = parse_retry_after(result.retry_after, now.wall);
   }
   pending.last_status = result.http_status;
   const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
@@ -127,11 +127,11 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
                           (result.error == TransportError::kTimeout || result.error == TransportError::kNetwork);
   if (result.connection_failed || unanswered) {
     const std::string reason = std::string(to_string(result.error)) + ": " + result.error_text;
-    outage = result.connection_failed ? gate_.connection_failed(now, jitter, reason)
-                                      : gate_.request_failed(now, jitter, reason);
+    outage = result.connection_failed ? gate_.connection_failed(now.steady, jitter, reason)
+                                      : gate_.request_failed(now.steady, jitter, reason);
   }
   outcome.unreachable = gate_.unreachable();
-  const Decision decision = decide(outcome, pending.counted_attempts(), now, config_.policy, jitter);
+  const Decision decision = decide(outcome, pending.counted_attempts(), now.steady, config_.policy, jitter);
   std::optional<IngestPosture> posture;
   if (result.http_status != 0 && !answered_) {
     answered_ = true;  // the spool may be read in full now
@@ -155,17 +155,17 @@ void Dispatcher::handle(HttpResult& result, TimePoint now, WallClock::time_point
       if (result.error != TransportError::kTimeout) pending.held_sends += result.requests;
     }
   } else if (result.http_status != 0) {
-    if (const std::optional<Millis> down_for = gate_.answered(now)) {
+    if (const std::optional<Millis> down_for = gate_.answered(now.steady)) {
       accounting_.reachable_again(*down_for, held() + 1);
       if (spool_) spool_->look_now();  // what the outage spooled is sent now
     }
     if (result.http_status != 429) {
-      const std::optional<double> ended_at = gate_.rate_answer(now, decision.action == Action::kDelivered);
+      const std::optional<double> ended_at = gate_.rate_answer(now.steady, decision.action == Action::kDelivered);
       if (ended_at) accounting_.pacing_ended(*ended_at);
     }
   }
   accounting_.set_posture(posture);
-  apply(pending, decision, result.http_status, posture, now);
+  apply(pending, decision, result.http_status, posture, now.steady);
 }
 
 std::size_t Dispatcher::held() const noexcept {
@@ -244,20 +244,20 @@ void Dispatcher::drop_waiting(DropReason reason) {
   retries_.clear();
 }
 
-void Dispatcher::dispatch(TimePoint now, WallClock::time_point wall_now) {
-  while (gate_.may_send(now, in_flight_count_)) {
+void Dispatcher::dispatch(const Now& now) {
+  while (gate_.may_send(now.steady, in_flight_count_)) {
     Pending pending;
-    if (!next_pending(now, pending)) return;
-    if (!pending.unspooled() && now - pending.enqueued_at > config_.options.max_record_age) {
+    if (!next_pending(now.steady, pending)) return;
+    if (!pending.unspooled() && now.steady - pending.enqueued_at > config_.options.max_record_age) {
       // With a spool it is kept there, to be sent late (with recordedAt), within spool_max_age.
       if (spool_) {
-        spool_->out(pending, now, wall_now);
+        spool_->out(pending, now);
       } else {
         accounting_.dropped(pending.end(), DropReason::kTooOld);
       }
       continue;
     }
-    if (!pending.ready_body(preparer_, accounting_, now, wall_now, now - pending.enqueued_at > kLateRecord)) {
+    if (!pending.ready_body(preparer_, accounting_, now, now.steady - pending.enqueued_at > kLateRecord)) {
       accounting_.dropped(pending.end(), DropReason::kInternal);
       continue;
     }
@@ -266,7 +266,7 @@ void Dispatcher::dispatch(TimePoint now, WallClock::time_point wall_now) {
       accounting_.dropped(pending.end(), DropReason::kDryRun);
       continue;
     }
-    if (!send(std::move(pending), now, wall_now)) return;
+    if (!send(std::move(pending), now)) return;
   }
 }
 
@@ -291,13 +291,13 @@ bool Dispatcher::next_pending(TimePoint now, Pending& out) {
   return true;
 }
 
-bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wall_now) {
+bool Dispatcher::send(Pending&& pending, const Now& now) {
   const auto free_slot = std::find_if(in_flight_.begin(), in_flight_.end(),
                                       [](const std::optional<Pending>& s) { return !s; });
   const auto token = static_cast<std::uint64_t>(free_slot - in_flight_.begin());
   std::optional<Pending>& slot = *free_slot;
-  if (gate_.unreachable()) accounting_.probing(std::chrono::duration_cast<Millis>(now - gate_.unreachable_since()));
-  gate_.sent(now);
+  if (gate_.unreachable()) accounting_.probing(std::chrono::duration_cast<Millis>(now.steady - gate_.unreachable_since()));
+  gate_.sent(now.steady);
   slot.emplace(std::move(pending));
   slot->attempts += 1;
   ++in_flight_count_;
@@ -313,7 +313,7 @@ bool Dispatcher::send(Pending&& pending, TimePoint now, WallClock::time_point wa
     failed.error = TransportError::kOther;
     failed.error_text = "could not start request";
     failed.requests = 0;
-    handle(failed, now, wall_now);
+    handle(failed, now);
     return false;
   }
   return true;
@@ -324,14 +324,14 @@ void Dispatcher::stop(WallClock::time_point wall_now, TimePoint spool_deadline) 
     results_.clear();
     transport_.abort_all(results_);
     int abandoned = 0;
-    const TimePoint now = clock_ ? clock_() : TimePoint{};
+    const Now now{clock_ ? clock_() : TimePoint{}, wall_now};
     const auto spool_time_left = [&] { return spool_ && (!clock_ || clock_() < spool_deadline); };
     // With a spool, written there while there is time (one in flight never got its answer: sent
     // again later, and the server keeps one row per id), else dropped; a record read from the
     // spool goes back to its file whatever the time.
     const auto settle = [&](Pending& p) {
       if (spool_) {
-        spool_->settle_at_stop(p, spool_time_left(), now, wall_now);
+        spool_->settle_at_stop(p, spool_time_left(), now);
       } else {
         accounting_.dropped(p.end(), DropReason::kShutdown);
       }
@@ -349,7 +349,7 @@ void Dispatcher::stop(WallClock::time_point wall_now, TimePoint spool_deadline) 
     if (spool_) {
       for (Pending& p : retries_) settle(p);
       retries_.clear();
-      while (spool_time_left() && spool_->out_oldest_queued(now, wall_now)) {
+      while (spool_time_left() && spool_->out_oldest_queued(now)) {
       }
       spool_->stop(spool_time_left(), spooled_before);
     }

@@ -32,7 +32,7 @@ class Dispatcher {
 
   // Returns when step() next has something to do if nothing else happens (a retry or throttle
   // or pause window ending); at most `now + 1 s`.
-  TimePoint step(TimePoint now, WallClock::time_point wall_now) noexcept;
+  TimePoint step(Now now) noexcept;
 
   // Whether new records could be sent right now (the gate is open and a slot is free). The
   // worker only asks to be woken for new records when this holds.
@@ -47,7 +47,7 @@ class Dispatcher {
   std::size_t retry_waiting() const noexcept { return retries_.size(); }
 
  private:
-  void handle(HttpResult& result, TimePoint now, WallClock::time_point wall_now);
+  void handle(HttpResult& result, const Now& now);
   std::size_t held() const noexcept;  // records waiting: queued, for a retry or in flight
   void publish_oldest(TimePoint now) noexcept;
   void count_requests(Pending& pending, const HttpResult& result);
@@ -55,9 +55,9 @@ class Dispatcher {
   void apply(Pending& pending, const Decision& decision, int http_status,
              const std::optional<IngestPosture>& posture, TimePoint now);
   void drop_waiting(DropReason reason);
-  void dispatch(TimePoint now, WallClock::time_point wall_now);
+  void dispatch(const Now& now);
   bool next_pending(TimePoint now, Pending& out);
-  bool send(Pending&& pending, TimePoint now, WallClock::time_point wall_now);
+  bool send(Pending&& pending, const Now& now);
   const Config& config_;
   SharedState& shared_;
   Transport& transport_;

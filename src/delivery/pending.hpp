@@ -63,23 +63,22 @@ struct Pending {
   bool unspooled() const noexcept { return from_spool.held(); }
   int counted_attempts() const noexcept { return attempts - throttled_sends - held_sends; }
   // When record() was called, on the wall clock: measured back from `now` on the steady clock.
-  WallClock::time_point recorded_at(TimePoint now, WallClock::time_point wall_now) const noexcept {
-    return wall_now - std::chrono::duration_cast<WallClock::duration>(now - enqueued_at);
+  WallClock::time_point recorded_at(const Now& now) const noexcept {
+    return now.wall - std::chrono::duration_cast<WallClock::duration>(now.steady - enqueued_at);
   }
   RecordEnd end() const noexcept { return RecordEnd{record.external_request_id, attempts, last_status}; }
 
   // The one way a body is built, for the wire and for the spool: serialized once (what the
   // userId policy did is told to the accounting), and stamped with when record() ran if it
   // leaves `late` (sent after kLateRecord, or spooled). False when it cannot be serialized.
-  bool ready_body(const RecordPreparer& preparer, Accounting& accounting, TimePoint now,
-                  WallClock::time_point wall_now, bool late) {
+  bool ready_body(const RecordPreparer& preparer, Accounting& accounting, const Now& now, bool late) {
     if (body.empty()) {
       const Prepared prepared = preparer.prepare(record, body);
       if (prepared.user_id_hashed_as_pii) accounting.user_id_hashed_as_pii();
       if (prepared.user_id_dropped) accounting.user_id_dropped_without_salt();
       if (!prepared.ok) return false;
     }
-    if (late && !stamped_late && !unspooled()) stamped_late = stamp_recorded_at(body, recorded_at(now, wall_now));
+    if (late && !stamped_late && !unspooled()) stamped_late = stamp_recorded_at(body, recorded_at(now));
     return true;
   }
 };

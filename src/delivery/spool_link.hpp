@@ -22,16 +22,16 @@ class SpoolLink {
 
   // One record out (false when it could not be serialized: dropped as kInternal). A record
   // read from the spool is not written again: it stays in its file.
-  bool out(Pending& pending, TimePoint now, WallClock::time_point wall_now);
+  bool out(Pending& pending, const Now& now);
   // While the ingest API is unreachable: the oldest queued records out, while the queue is more
   // than half full (of records or bytes), a bounded batch per step.
-  void backlog(TimePoint now, WallClock::time_point wall_now);
-  bool out_oldest_queued(TimePoint now, WallClock::time_point wall_now);  // false: queue empty
+  void backlog(const Now& now);
+  bool out_oldest_queued(const Now& now);  // false: queue empty
 
   // Spooled records in, appended to `into` (at most `room`). Before the ingest API has
   // answered this client at all (`answered` false), at most one: a probe, so that a client
   // started during an outage takes nothing else from the spool.
-  void load(TimePoint now, WallClock::time_point wall_now, std::size_t room, bool answered,
+  void load(const Now& now, std::size_t room, bool answered,
             std::vector<Pending>& into);
   // The next load() reads at once (the ingest API has just answered for the first time).
   void look_now() noexcept { next_read_ = TimePoint{}; }
@@ -43,7 +43,7 @@ class SpoolLink {
 
   // At shutdown, for each record still pending: a record read from the spool is given back to
   // its file; any other is written out while `time_left`, else dropped as kShutdown.
-  void settle_at_stop(Pending& pending, bool time_left, TimePoint now, WallClock::time_point wall_now);
+  void settle_at_stop(Pending& pending, bool time_left, const Now& now);
   // At shutdown, after settle_at_stop(): files closed and released, what was written logged.
   void stop(bool time_left, std::uint64_t spooled_before) noexcept;
 

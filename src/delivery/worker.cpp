@@ -67,7 +67,7 @@ void Worker::run() noexcept {
 
   while (!stop_.load(std::memory_order_acquire)) {
     const TimePoint now = Clock::now();
-    const TimePoint next = dispatcher_.step(now, WallClock::now());
+    const TimePoint next = dispatcher_.step(Now{now, WallClock::now()});
     flushers_.notify();
     if (now - last_queue_trim_ >= kQueueTrimEvery && !shared_.queue.ready_to_pop()) {
       shared_.queue.trim(kQueueWarmBytes);

@@ -118,11 +118,11 @@ class DispatcherTest : public ::testing::Test {
     return id;
   }
 
-  void step(TimePoint now) { dispatcher_->step(now, WallClock::now()); }
+  void step(TimePoint now) { dispatcher_->step(Now{now, WallClock::now()}); }
 
   // Steps at each time the dispatcher asks to be woken until `n` requests were started.
   TimePoint run_until_sent(TimePoint now, std::size_t n) {
-    for (int i = 0; i < 1000 && transport_.sent.size() < n; ++i) now = dispatcher_->step(now, WallClock::now());
+    for (int i = 0; i < 1000 && transport_.sent.size() < n; ++i) now = dispatcher_->step(Now{now, WallClock::now()});
     return now;
   }
 
@@ -285,7 +285,7 @@ TEST_F(DispatcherTest, UnreachableIngestHoldsEveryRecordAndProbesOneAtATime) {
   const TimePoint probe1 = gate_->status()->next_probe_at;
   EXPECT_GE(probe1, t0_ + 500ms);  // 1 s, half of it drawn
   EXPECT_LE(probe1, t0_ + 1000ms);
-  EXPECT_EQ(dispatcher_->step(t0_, WallClock::now()), probe1);  // sleeps until the probe
+  EXPECT_EQ(dispatcher_->step(Now{t0_, WallClock::now()}), probe1);  // sleeps until the probe
   step(probe1 - 1ms);
   EXPECT_EQ(transport_.sent.size(), 2u);  // nothing before the probe
   step(probe1);
@@ -336,23 +336,23 @@ TEST_F(DispatcherTest, LateRecordsSayWhenTheyWereRecordedOnTimeOnesKeepTheirByte
   push(t0_);
   push(t0_);
   const WallClock::time_point wall = WallClock::from_time_t(1764450000);
-  dispatcher_->step(t0_ + 60s, wall);  // exactly 60 s: on time
+  dispatcher_->step(Now{t0_ + 60s, wall});  // exactly 60 s: on time
   ASSERT_EQ(transport_.sent.size(), 1u);
   EXPECT_EQ(transport_.sent[0].body.find("recordedAt"), std::string::npos);
   transport_.refuse();  // held
-  dispatcher_->step(t0_ + 60s, wall);
+  dispatcher_->step(Now{t0_ + 60s, wall});
   const TimePoint probe = gate_->status()->next_probe_at;
   const auto waited = std::chrono::duration_cast<WallClock::duration>(probe - (t0_ + 60s));
-  dispatcher_->step(probe, wall + waited);  // the held record goes out late: stamped
+  dispatcher_->step(Now{probe, wall + waited});  // the held record goes out late: stamped
   ASSERT_EQ(transport_.sent.size(), 2u);
   const std::string expected = "\"recordedAt\":\"" + rfc3339_ms(wall - 60s) + "\"}}";
   const std::string& late = transport_.sent[1].body;
   EXPECT_EQ(late.substr(late.size() - expected.size()), expected) << late;
   EXPECT_EQ(id_in(late), id_in(transport_.sent[0].body));  // the same record
   transport_.answer(200);
-  dispatcher_->step(probe, wall + waited);
+  dispatcher_->step(Now{probe, wall + waited});
   transport_.answer(200);
-  dispatcher_->step(probe, wall + waited);
+  dispatcher_->step(Now{probe, wall + waited});
   EXPECT_EQ(shared_->delivered.load(), 2u);
   EXPECT_EQ(transport_.sent[2].body.find("recordedAt"), transport_.sent[1].body.find("recordedAt"));
   expect_identity();
@@ -374,7 +374,7 @@ TEST_F(DispatcherTest, ThrottledSendsDoNotUseUpRetries) {
   for (std::size_t i = 0; i < 4; ++i) EXPECT_FALSE(transport_.sent[i].fresh_connection) << i;
   EXPECT_TRUE(transport_.sent[4].fresh_connection);  // the last permitted attempt
   transport_.answer(503);
-  dispatcher_->step(now, WallClock::now());
+  dispatcher_->step(Now{now, WallClock::now()});
   EXPECT_EQ(dropped(DropReason::kRetriesExhausted), 1u);
   EXPECT_EQ(shared_->requests_sent.load(), 5u);
   expect_identity();

@@ -114,13 +114,15 @@ TEST(Outage, NothingIsLostAsAnOutageBegins) {
     }
   });
   ASSERT_TRUE(first.wait_for_stored(200, 20s));
-  // The outage under test is the one that starts below: lines from before it (a connection
-  // the loaded machine refused at the very start, seen once in CI) are not its.
-  const std::size_t unreachable_lines = logs.count("ingest unreachable:");
-  const std::size_t reachable_lines = logs.count("ingest reachable again after");
   const std::size_t before = first.request_count();
   first.push_fault(testing::Fault::never_answer(), 3);
   ASSERT_TRUE(first.wait_for_requests(before + 3, 20s));
+  // The outage under test is the one that starts here: lines from before it are not its. CI
+  // has twice seen, under full load, one connection to the live first server refused (errno
+  // ECONNREFUSED, "after 0 ms") and answered again 3 ms later, once at the start and once
+  // mid-run; the cause is not known.
+  const std::size_t unreachable_lines = logs.count("ingest unreachable:");
+  const std::size_t reachable_lines = logs.count("ingest reachable again after");
   first.stop();  // resets the held requests and every connection, closes the listener
   ASSERT_TRUE(outage_lasts(client, 1s));
 

@@ -417,7 +417,13 @@ TEST(Cli, SendDeliversEachValidRecordOnceAndSkipsTheRest) {
   EXPECT_EQ(doc["dropped"], json::object());
   EXPECT_EQ(doc["errors"][0]["code"], "missing_field");
   EXPECT_EQ(server.stored_count(), 50u);
-  EXPECT_EQ(server.request_count(), 50u);
+  // Each request the client sent reached the server. A slow answer (a sanitizer build on a
+  // loaded machine can take longer than the 600 ms timeout) is resent with the same id and
+  // stored once, so the count is the client's, not 50 on every machine.
+  // stored 50, the rest duplicates of stored ids; none the client did not count.
+  EXPECT_EQ(server.request_count() - 50u, server.duplicate_count());
+  EXPECT_LE(server.request_count(), doc["requestsSent"].get<std::size_t>());
+  EXPECT_LE(doc["requestsSent"].get<std::size_t>(), 50u * 3u);  // at most 1 + max_retries each
 
   lines.pop_back();
   server.reset();

@@ -236,6 +236,7 @@ int send(const Settings& settings, std::ostream& out) {
                 {"invalid", batch->bad.size()}, {"errors", bad_lines_json(*batch)},
                 {"delivered", delivered}, {"deliveredFromSpool", others}, {"dropped", dropped},
                 {"rejectedByStatus", rejected}, {"finished", finished},
+                {"requestsSent", stats.requests_sent}, {"retried", stats.retried},
                 {"lastError", stats.last_error}, {"log", settings.log->lines()}};
     if (!unreachable.empty()) doc["unreachable"] = unreachable;
     if (!state.enabled) doc["disabledReason"] = state.disabled_reason;

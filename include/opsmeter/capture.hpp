@@ -150,6 +150,22 @@ std::invoke_result_t<Call> run_captured(CallScope& scope, Call&& call, Read&& re
   }
 }
 
+// capture_stream's read: the stream's usage first, then the caller's `read` as capture() runs it.
+template <typename Read>
+struct StreamRead {
+  StreamUsage& usage;
+  Read& read;
+  template <typename Result>
+  void operator()(const Result& result, CallScope& scope) {
+    scope.set_response(usage.result());
+    read_into(scope, std::forward<Read>(read), result);
+  }
+  void operator()(CallScope& scope) {
+    scope.set_response(usage.result());
+    read_void(scope, std::forward<Read>(read));
+  }
+};
+
 }  // namespace detail
 
 // Records `call()` with `read` interpreting its result; returns the result.
@@ -187,24 +203,9 @@ std::invoke_result_t<Call, StreamTap> capture_stream(Client& client, std::string
   StreamUsage usage(format);
   StreamTap tap(usage);
   using Result = std::invoke_result_t<Call, StreamTap>;
-  auto with_usage = [&](auto&&... result) {
-    scope.set_response(usage.result());
-    if constexpr (sizeof...(result) == 0) {
-      detail::read_void(scope, std::forward<Read>(read));
-    } else {
-      detail::read_into(scope, std::forward<Read>(read), result...);
-    }
-  };
-  if constexpr (std::is_void_v<Result>) {
-    std::invoke(std::forward<Call>(call), tap);
-    with_usage();
-    scope.finish();
-  } else {
-    Result result = std::invoke(std::forward<Call>(call), tap);
-    with_usage(static_cast<const std::remove_reference_t<Result>&>(result));
-    scope.finish();
-    return static_cast<Result>(result);
-  }
+  return detail::run_captured(
+      scope, [&]() -> Result { return std::invoke(std::forward<Call>(call), tap); },
+      detail::StreamRead<Read>{usage, read});
 }
 
 template <typename Call, typename Read>

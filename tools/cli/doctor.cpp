@@ -94,22 +94,23 @@ void check_key(Step& step, const std::string& key) {
   }
 }
 
-void check_base_url(Step& step, const Options& options) {
+// What the client itself makes of the options (disabled or not, and why; what it adjusted),
+// from one client with a stand-in key that sends nothing.
+ClientStatus probe_status(const Options& options) {
+  Options probe = options;
+  probe.api_key = "opsmeter-doctor";
+  probe.on_log = [](LogLevel, std::string_view) {};
+  Client client(probe);
+  return client.status();
+}
+
+void check_base_url(Step& step, const Options& options, const ClientStatus& state) {
   const std::string& url = options.base_url;
   if (url.size() >= 3 && url.compare(url.size() - 3, 3, "/v1") == 0) {
     fail(step, display_url(url) + " ends in /v1",
          "drop the /v1: OPSMETER_API_BASE_URL is the API's base and the SDK adds /v1/... "
          "(unlike OPENAI_BASE_URL, which includes /v1)");
     return;
-  }
-  // The client's own checks of the options, on a client with a stand-in key that sends nothing.
-  Options probe = options;
-  probe.api_key = "opsmeter-doctor";
-  probe.on_log = [](LogLevel, std::string_view) {};
-  ClientStatus state;
-  {
-    Client client(probe);
-    state = client.status();
   }
   if (!state.enabled) {
     fail(step, state.disabled_reason,
@@ -133,7 +134,7 @@ std::string unreadable(const std::string& path, bool directory) {
 // The configuration as the client will use it: OPSMETER_* values that were invalid and
 // ignored fail the step (the tool would otherwise run with values you did not choose), as do CA
 // files that cannot be read; the options the client adjusted are listed.
-void check_config(Step& step, const Options& options) {
+void check_config(Step& step, const Options& options, const ClientStatus& state) {
   std::vector<std::string> problems = options.environment_errors;
   std::string fix;
   if (!problems.empty()) fix = "correct or unset each variable named above (the README lists the valid values)";
@@ -154,15 +155,6 @@ void check_config(Step& step, const Options& options) {
     for (const std::string& p : problems) detail += (detail.empty() ? "" : "; ") + p;
     fail(step, detail, fix);
     return;
-  }
-  // The client's own adjustments, from a client with a stand-in key that sends nothing.
-  Options probe = options;
-  if (probe.api_key.empty()) probe.api_key = "opsmeter-doctor";
-  probe.on_log = [](LogLevel, std::string_view) {};
-  ClientStatus state;
-  {
-    Client client(probe);
-    state = client.status();
   }
   std::string detail = "OPSMETER_* values valid";
   if (!options.ca_bundle.empty()) detail += "; CA file " + options.ca_bundle;
@@ -314,9 +306,10 @@ int doctor(const Settings& settings, std::ostream& out) {
   std::optional<IngestPosture> posture;
   std::string test_id;
 
-  check_config(config, options);
+  const ClientStatus probed = probe_status(options);
+  check_config(config, options, probed);
   check_key(key, options.api_key);
-  check_base_url(base, options);
+  check_base_url(base, options, probed);
   if (key.result != Result::kPass || base.result != Result::kPass) {
     for (Step* s : {&dns, &tcp, &tls, &workspace, &test}) skip(*s, "not run: fix the steps above first");
   } else {

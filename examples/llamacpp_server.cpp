@@ -47,10 +47,12 @@ int main() {
   int failures = 0;
   for (int attempt = 1; attempt <= 2; ++attempt) {
     try {
+      // The read keeps what it extracted, so the reply is parsed for usage once.
+      opsmeter::ProviderResponse facts;
       const nlohmann::json reply = opsmeter::capture(
           client, "llamacpp", request["model"].get<std::string>(), how, [&] { return llama.chat(request); },
-          opsmeter::json_reader(opsmeter::extract_openai_chat));
-      const opsmeter::ProviderResponse facts = opsmeter::extract_json(reply, opsmeter::extract_openai_chat);
+          [&](const nlohmann::json& r) { return facts = opsmeter::extract_json(r, opsmeter::extract_openai_chat); });
+      (void)reply;  // your code would use the answer
       std::printf("call %d: input=%lld cached=%lld output=%lld\n", attempt,
                   static_cast<long long>(facts.usage.input_tokens),
                   static_cast<long long>(facts.usage.cached_input_tokens),

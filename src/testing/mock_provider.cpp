@@ -36,6 +36,9 @@ std::string prompt_of(const json& request) {
 std::int64_t prompt_tokens_of(const std::string& prompt) { return static_cast<std::int64_t>(prompt.size() / 4 + 8); }
 std::int64_t reply_tokens_of(const std::string& reply) { return static_cast<std::int64_t>(reply.size() / 4 + 1); }
 
+// The fake model's answer, the same in every API's shape.
+std::string reply_to(const std::string& prompt) { return "Mock answer to: " + prompt.substr(0, 48); }
+
 void bad_request(httplib::Response& res, const char* message) {
   res.status = 400;
   res.set_content(json({{"error", {{"message", message}, {"type", "invalid_request_error"}}}}).dump(), kJson);
@@ -86,7 +89,7 @@ void MockIngestServer::Impl::chat(const httplib::Request& req, httplib::Response
   if (!request.contains("messages") || !request["messages"].is_array()) return bad_request(res, "messages is required");
   const std::string prompt = prompt_of(request);
   const std::string model = request.value("model", std::string("gpt-4o-mini"));
-  const std::string reply = "Mock answer to: " + prompt.substr(0, 48);
+  const std::string reply = reply_to(prompt);
   const std::int64_t prompt_tokens = prompt_tokens_of(prompt);
   const std::int64_t completion_tokens = reply_tokens_of(reply);
   const bool llama_cpp = request.value("cache_prompt", false);
@@ -167,7 +170,7 @@ void MockIngestServer::Impl::responses(const httplib::Request& req, httplib::Res
   if (!request.contains("input")) return bad_request(res, "input is required");
   const std::string prompt = prompt_of(request);
   const std::string model = request.value("model", std::string("gpt-4o-mini")) + "-2024-07-18";
-  const std::string reply = "Mock answer to: " + prompt.substr(0, 48);
+  const std::string reply = reply_to(prompt);
   const std::int64_t input_tokens = prompt_tokens_of(prompt);
   const std::int64_t output_tokens = reply_tokens_of(reply);
   const std::string id = "resp_mock" + std::to_string(n);
@@ -221,7 +224,7 @@ void MockIngestServer::Impl::ollama_chat(const httplib::Request& req, httplib::R
   if (!request.contains("model") || !request["model"].is_string()) return bad_request(res, "model is required");
   const std::string prompt = prompt_of(request);
   const std::string model = request["model"].get<std::string>();
-  const std::string reply = "Mock answer to: " + prompt.substr(0, 48);
+  const std::string reply = reply_to(prompt);
   const json final_object = {{"model", model},
                              {"created_at", "2024-12-01T10:00:00.000000Z"},
                              {"message", {{"role", "assistant"}, {"content", ""}}},

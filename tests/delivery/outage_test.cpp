@@ -117,10 +117,11 @@ TEST(Outage, NothingIsLostAsAnOutageBegins) {
   const std::size_t before = first.request_count();
   first.push_fault(testing::Fault::never_answer(), 3);
   ASSERT_TRUE(first.wait_for_requests(before + 3, 20s));
-  // The outage under test is the one that starts here: lines from before it are not its. CI
-  // has twice seen, under full load, one connection to the live first server refused (errno
-  // ECONNREFUSED, "after 0 ms") and answered again 3 ms later, once at the start and once
-  // mid-run; the cause is not known.
+  // The outage under test is the one that starts here: lines from before it are not its.
+  // Known flap, left failing this test (not loosened): an answer to a request sent before the
+  // outage, read after the first failure, ends the outage ("reachable again after 0s"), and the
+  // next reset starts a second one. The gate should let only requests sent after the outage
+  // began end it.
   const std::size_t unreachable_lines = logs.count("ingest unreachable:");
   const std::size_t reachable_lines = logs.count("ingest reachable again after");
   first.stop();  // resets the held requests and every connection, closes the listener

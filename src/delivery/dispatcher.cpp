@@ -127,8 +127,8 @@ void Dispatcher::handle(HttpResult& result, const Now& now) {
                           (result.error == TransportError::kTimeout || result.error == TransportError::kNetwork);
   if (result.connection_failed || unanswered) {
     const std::string reason = std::string(to_string(result.error)) + ": " + result.error_text;
-    outage = result.connection_failed ? gate_.connection_failed(now.steady, jitter, reason)
-                                      : gate_.request_failed(now.steady, jitter, reason);
+    outage = result.connection_failed ? gate_.connection_failed(now.steady, pending.sent_at, jitter, reason)
+                                      : gate_.request_failed(now.steady, pending.sent_at, jitter, reason);
   }
   outcome.unreachable = gate_.unreachable();
   const Decision decision = decide(outcome, pending.counted_attempts(), now.steady, config_.policy, jitter);
@@ -155,7 +155,7 @@ void Dispatcher::handle(HttpResult& result, const Now& now) {
       if (result.error != TransportError::kTimeout) pending.held_sends += result.requests;
     }
   } else if (result.http_status != 0) {
-    if (const std::optional<Millis> down_for = gate_.answered(now.steady)) {
+    if (const std::optional<Millis> down_for = gate_.answered(now.steady, pending.sent_at)) {
       accounting_.reachable_again(*down_for, held() + 1);
       if (spool_) spool_->look_now();  // what the outage spooled is sent now
     }
@@ -300,6 +300,7 @@ bool Dispatcher::send(Pending&& pending, const Now& now) {
   gate_.sent(now.steady);
   slot.emplace(std::move(pending));
   slot->attempts += 1;
+  slot->sent_at = now.steady;
   ++in_flight_count_;
   // The last permitted attempt of a record already sent goes on a fresh connection, so that
   // libcurl's own resend cannot take it past 1 + max_retries requests. (With max_retries = 0

@@ -71,14 +71,14 @@ TimePoint DeliveryGate::next_change(TimePoint now, TimePoint limit) noexcept {
   return next;
 }
 
-std::optional<std::string> DeliveryGate::connection_failed(TimePoint now, double jitter,
+std::optional<std::string> DeliveryGate::connection_failed(TimePoint now, TimePoint sent_at, double jitter,
                                                            const std::string& reason) {
   const bool started = !unreachable_;
   if (started) {
     unreachable_ = true;
     unreachable_since_ = now;
     probe_failures_ = 0;
-  } else if (now < next_probe_at_) {
+  } else if (sent_at < unreachable_since_ || now < next_probe_at_) {
     return std::nullopt;  // a request from before the outage, or before the probe was due
   }
   ++probe_failures_;
@@ -93,20 +93,21 @@ std::optional<std::string> DeliveryGate::connection_failed(TimePoint now, double
   return started ? std::optional<std::string>(unreachable_reason_) : std::nullopt;
 }
 
-std::optional<std::string> DeliveryGate::request_failed(TimePoint now, double jitter, const std::string& reason) {
-  if (unreachable_) return connection_failed(now, jitter, reason);
+std::optional<std::string> DeliveryGate::request_failed(TimePoint now, TimePoint sent_at, double jitter,
+                                                        const std::string& reason) {
+  if (unreachable_) return connection_failed(now, sent_at, jitter, reason);
   recent_failures_ = (recent_failures_ << 1) | 1u;
   const std::uint32_t window = (1u << kFailureWindow) - 1;
   if (std::bitset<kFailureWindow>(recent_failures_ & window).count() < kFailuresForOutage) return std::nullopt;
   recent_failures_ = 0;
-  return connection_failed(now, jitter,
+  return connection_failed(now, sent_at, jitter,
                            reason + " (" + std::to_string(kFailuresForOutage) + " of the last " +
                                std::to_string(kFailureWindow) + " requests got no answer)");
 }
 
-std::optional<Millis> DeliveryGate::answered(TimePoint now) {
+std::optional<Millis> DeliveryGate::answered(TimePoint now, TimePoint sent_at) {
   recent_failures_ <<= 1;
-  if (!unreachable_) return std::nullopt;
+  if (!unreachable_ || sent_at < unreachable_since_) return std::nullopt;
   unreachable_ = false;
   unreachable_reason_.clear();
   publish();

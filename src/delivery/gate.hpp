@@ -103,19 +103,25 @@ class DeliveryGate {
   double send_rate_limit() const noexcept { return rate_.limit(); }
   // A 402: telemetry pauses until `until`. True when it was already paused (a failed probe).
   bool pause(TimePoint until, const std::string& reason);
-  // The connection failed at `now` (`jitter` a draw from [0, 1)). When this starts an outage:
-  // the outage's reason. A failure once the probe was due is the probe's: the next wait
-  // doubles. Failures of requests started before the outage change nothing.
-  std::optional<std::string> connection_failed(TimePoint now, double jitter, const std::string& reason);
+  // The connection of a request sent at `sent_at` failed at `now` (`jitter` a draw from [0, 1)).
+  // When this starts an outage: the outage's reason. In an outage, a failure of a request sent
+  // once the probe was due is the probe's: the next wait doubles. Failures of requests sent
+  // before the outage began, or before the probe was due, change nothing.
+  std::optional<std::string> connection_failed(TimePoint now, TimePoint sent_at, double jitter,
+                                               const std::string& reason);
   // A request that was sent got no answer (a timeout or a reset) at `now`. One such failure
   // is the request's (a slow answer), but when most of the last kFailureWindow requests got
   // none (kFailuresForOutage), the API is treated as unreachable, as for a failed connection.
   // When this starts an outage: its reason. In an outage it is a failed probe.
-  std::optional<std::string> request_failed(TimePoint now, double jitter, const std::string& reason);
+  std::optional<std::string> request_failed(TimePoint now, TimePoint sent_at, double jitter,
+                                            const std::string& reason);
   static constexpr int kFailureWindow = 8;
   static constexpr int kFailuresForOutage = 6;
-  // An HTTP answer arrived at `now`. When that ends an outage: how long it lasted.
-  std::optional<Millis> answered(TimePoint now);
+  // An HTTP answer to a request sent at `sent_at` arrived at `now`. When that ends an outage:
+  // how long it lasted. Only an answer to a request sent since the outage began (a probe) ends
+  // it: an answer that was already on its way when the connections failed (read in the same
+  // collection as the reset that started the outage) says nothing about the API now.
+  std::optional<Millis> answered(TimePoint now, TimePoint sent_at);
 
   // An answer delivered a record. When that ends a pause (the probe succeeded): the pause's
   // reason.

@@ -51,6 +51,7 @@ struct Pending {
   LlmCallRecord record;
   TimePoint enqueued_at{};
   TimePoint not_before{};
+  TimePoint sent_at{};      // when its latest request started
   int attempts = 0;         // requests sent for it, on the wire
   int throttled_sends = 0;  // of those, answered 429: they do not use up retries
   int held_sends = 0;       // ... and reset or refused in an outage, with no answer: neither

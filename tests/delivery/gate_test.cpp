@@ -128,7 +128,8 @@ TEST_F(GateTest, SnapshotsAreImmutable) {
 }
 
 TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
-  EXPECT_EQ(gate_.connection_failed(t0_, 0.0, "connect_failed: refused"),  // starts: 1 s, half drawn
+  const TimePoint before = t0_ - 50ms;  // requests sent before the outage began
+  EXPECT_EQ(gate_.connection_failed(t0_, before, 0.0, "connect_failed: refused"),  // starts: 1 s, half drawn
             std::optional<std::string>("connect_failed: refused"));
   EXPECT_TRUE(gate_.unreachable());
   EXPECT_EQ(gate_.status()->next_probe_at, t0_ + 500ms);
@@ -136,7 +137,7 @@ TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
   EXPECT_FALSE(gate_.may_send(t0_ + 499ms, 0));
   EXPECT_EQ(gate_.next_change(t0_, t0_ + 10s), t0_ + 500ms);
   EXPECT_EQ(gate_.opens_at(t0_), t0_ + 500ms);
-  EXPECT_EQ(gate_.connection_failed(t0_ + 100ms, 1.0, "x"), std::nullopt);  // before the probe: no change
+  EXPECT_EQ(gate_.connection_failed(t0_ + 100ms, before, 1.0, "x"), std::nullopt);  // before the probe: no change
   EXPECT_EQ(gate_.status()->next_probe_at, t0_ + 500ms);
   EXPECT_TRUE(gate_.may_send(t0_ + 500ms, 0));
   EXPECT_FALSE(gate_.may_send(t0_ + 500ms, 1));  // one probe at a time
@@ -144,7 +145,7 @@ TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
   TimePoint now = t0_ + 500ms;
   const Millis expected_full[] = {2000ms, 4000ms, 8000ms, 16000ms, 32000ms, 60000ms, 60000ms};
   for (Millis full : expected_full) {
-    EXPECT_EQ(gate_.connection_failed(now, 1.0, "connect_failed: refused"), std::nullopt);
+    EXPECT_EQ(gate_.connection_failed(now, now, 1.0, "connect_failed: refused"), std::nullopt);
     EXPECT_EQ(gate_.status()->next_probe_at, now + full) << full.count();
     now = gate_.status()->next_probe_at;
   }
@@ -152,15 +153,58 @@ TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
   EXPECT_TRUE(status->unreachable);
   EXPECT_EQ(status->unreachable_since, t0_);
   EXPECT_EQ(status->unreachable_reason, "connect_failed: refused");
-  EXPECT_EQ(gate_.answered(now + 5ms), std::chrono::duration_cast<Millis>(now + 5ms - t0_));  // how long it lasted
+  EXPECT_EQ(gate_.answered(now + 5ms, now), std::chrono::duration_cast<Millis>(now + 5ms - t0_));  // how long it lasted
   EXPECT_FALSE(gate_.unreachable());
-  EXPECT_EQ(gate_.answered(now + 6ms), std::nullopt);  // already reachable
+  EXPECT_EQ(gate_.answered(now + 6ms, now), std::nullopt);  // already reachable
   EXPECT_EQ(gate_.send_limit(), 4u);
   EXPECT_TRUE(gate_.may_send(now + 6ms, 3));
   EXPECT_FALSE(status->unreachable == gate_.status()->unreachable);  // a new snapshot
   // A new outage starts again from the shortest wait.
-  EXPECT_TRUE(gate_.connection_failed(now + 10ms, 1.0, "tls_error: untrusted").has_value());
+  EXPECT_TRUE(gate_.connection_failed(now + 10ms, now + 9ms, 1.0, "tls_error: untrusted").has_value());
   EXPECT_EQ(gate_.status()->next_probe_at, now + 10ms + 1000ms);
+}
+
+// What ends an outage, and what does not move it: a table of answers and failures after an
+// outage began at t0 (the first probe due at t0 + 500 ms).
+TEST_F(GateTest, OnlyWhatWasSentSinceTheOutageBeganJudgesIt) {
+  struct Row {
+    const char* what;
+    bool answer;  // an HTTP answer, else a failed connection
+    Millis sent;  // relative to t0
+    Millis at;
+    bool ends;         // the answer ends the outage
+    Millis next_probe;  // afterwards, relative to t0
+  };
+  const Row rows[] = {
+      // An answer already on its way when the connections were reset, read in the same
+      // collection as the reset: the API is not back.
+      {"pre-outage answer, same collection", true, -20ms, 0ms, false, 500ms},
+      {"pre-outage answer, later", true, -20ms, 300ms, false, 500ms},
+      // A slow pre-outage request that fails once the probe is due is not the probe.
+      {"pre-outage failure after the probe was due", false, -20ms, 700ms, false, 500ms},
+      // The probe's answer ends it, and its failure doubles the wait.
+      {"probe answered", true, 500ms, 520ms, true, 500ms},
+      {"probe failed", false, 500ms, 520ms, false, 520ms + 1000ms},
+  };
+  for (const Row& row : rows) {
+    std::atomic<std::int64_t> paused_until{0};
+    DeliveryGate gate(4, paused_until);
+    ASSERT_TRUE(gate.connection_failed(t0_, t0_ - 30ms, 0.0, "network: reset").has_value()) << row.what;
+    if (row.answer) {
+      const std::optional<Millis> lasted = gate.answered(t0_ + row.at, t0_ + row.sent);
+      EXPECT_EQ(lasted.has_value(), row.ends) << row.what;
+      if (row.ends) {
+        EXPECT_EQ(*lasted, row.at) << row.what;
+      }
+    } else {
+      EXPECT_EQ(gate.connection_failed(t0_ + row.at, t0_ + row.sent, 0.0, "network: reset"), std::nullopt) << row.what;
+    }
+    EXPECT_EQ(gate.unreachable(), !row.ends) << row.what;
+    if (!row.ends) {
+      EXPECT_EQ(gate.status()->next_probe_at, t0_ + row.next_probe) << row.what;
+      EXPECT_EQ(gate.status()->unreachable_since, t0_) << row.what;
+    }
+  }
 }
 
 }  // namespace

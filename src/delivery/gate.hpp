@@ -101,6 +101,7 @@ class DeliveryGate {
   // the pace it ended at.
   std::optional<double> rate_answer(TimePoint now, bool accepted);
   double send_rate_limit() const noexcept { return rate_.limit(); }
+  double noise() const noexcept { return rate_.noise(); }
   // A 402: telemetry pauses until `until`. True when it was already paused (a failed probe).
   bool pause(TimePoint until, const std::string& reason);
   // The connection of a request sent at `sent_at` failed at `now` (`jitter` a draw from [0, 1)).

@@ -74,6 +74,7 @@ struct SimClient {
   double max_limit = 0;
   int holds = 0, cuts = 0, throttle_starts = 0;
   std::vector<std::pair<TimePoint, double>> cut_log;  // (when, the pace it set)
+  std::vector<std::uint32_t> per_2s;  // deliveries per 2 s
 
   // As the dispatcher makes it: 4 in flight (HTTP/1.1), then what the transport carries.
   SimClient(std::size_t max_in_flight, std::uint64_t seed) : gate(4, paused_until_ns), rng(seed) {
@@ -90,6 +91,11 @@ struct SimClient {
       it = in_flight.erase(it);
       if (ok) {
         ++delivered;
+        {
+          const auto second = static_cast<std::size_t>(secs(now - t0) / 2);
+          if (per_2s.size() <= second) per_2s.resize(second + 1);
+          ++per_2s[second];
+        }
         gate.rate_answer(now, true);
         if (delivered == total) done_at = now;
         continue;
@@ -251,24 +257,43 @@ TEST_P(RateSim, BucketRateHalvesMidRun) {
 // Eight processes sharing one 500/s bucket, 2,500 records each: all drain near the ideal 40 s.
 // Run over HTTP/1.1 only: with 100 streams each, the last of the eight drained at 52.7 s (the
 // share of 429s held at 4.6%), past the 1.3x bound; the processes' shares are not fair yet.
+// OPSMETER_SIM_FLEETS=N runs N fleets, each with its own draws and, after the first, its
+// processes starting up to 50 ms apart (as processes launched together do). One fleet is the
+// suite's row: the others show that the bound holds for some draws only (docs/benchmarks.md).
 TEST_P(RateSim, EightClientsShareABucket) {
   if (GetParam().in_flight != 4) GTEST_SKIP() << "measured over HTTP/1.1 only (see above)";
-  Server server;
-  server.rate_at = [](double) { return 500.0; };
-  std::vector<std::unique_ptr<SimClient>> owned;
-  std::vector<SimClient*> clients;
-  for (int i = 0; i < 8; ++i) {
-    owned.push_back(std::make_unique<SimClient>(GetParam().in_flight, 100 + i));
-    burst(*owned.back(), t0, 2500);
-    clients.push_back(owned.back().get());
+  const char* fleets = std::getenv("OPSMETER_SIM_FLEETS");
+  const std::uint64_t count = fleets ? std::strtoull(fleets, nullptr, 10) : 1;
+  for (std::uint64_t fleet = 0; fleet < std::max<std::uint64_t>(1, count); ++fleet) {
+    Server server;
+    server.rate_at = [](double) { return 500.0; };
+    std::mt19937_64 starts(fleet);
+    std::vector<std::unique_ptr<SimClient>> owned;
+    std::vector<SimClient*> clients;
+    for (std::uint64_t i = 0; i < 8; ++i) {
+      owned.push_back(std::make_unique<SimClient>(GetParam().in_flight, 100 + 8 * fleet + i));
+      const auto start = std::chrono::microseconds(fleet == 0 ? 0 : starts() % 50000);
+      burst(*owned.back(), t0 + start, 2500);
+      clients.push_back(owned.back().get());
+    }
+    const SimRun r = run(server, clients, GetParam().latency, 200s);
+    const std::string name = "8 clients, fleet " + std::to_string(fleet);
+    report(name.c_str(), r, *clients[0]);
+    if (std::getenv("OPSMETER_SIM_TRACE")) {
+      for (std::size_t i = 0; i < clients.size(); ++i) {
+        std::printf("    drained at %.2f s, %d cuts, noise %.3f, max pace %.0f\n", r.drained[i], clients[i]->cuts,
+                    clients[i]->gate.noise(), clients[i]->max_limit);
+        std::printf("     ");
+        for (std::uint32_t n : clients[i]->per_2s) std::printf(" %3u", n / 2);
+        std::printf("\n");
+      }
+      std::printf("    accepted per second:");
+      for (std::uint64_t a : server.accepted_per_second) std::printf(" %llu", static_cast<unsigned long long>(a));
+      std::printf("\n");
+    }
+    EXPECT_LE(share(r), 0.05) << name;
+    for (double d : r.drained) EXPECT_LE(d, 1.3 * 40) << name;
   }
-  const SimRun r = run(server, clients, GetParam().latency, 200s);
-  report("8 clients", r, *clients[0]);
-  if (std::getenv("OPSMETER_SIM_TRACE")) {
-    for (double d : r.drained) std::printf("    drained at %.2f s\n", d);
-  }
-  EXPECT_LE(share(r), 0.05);
-  for (double d : r.drained) EXPECT_LE(d, 1.3 * 40);
 }
 
 // Rows that must not move it: steady accepted traffic never paces, and an occasional 429 in

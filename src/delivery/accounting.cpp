@@ -111,9 +111,26 @@ void Accounting::spool_dropped(std::uint64_t count) noexcept {
   if (count > 0) shared_.spool_dropped.fetch_add(count, std::memory_order_relaxed);
 }
 
-void Accounting::publish_pending(std::size_t in_flight, std::size_t retry_waiting) noexcept {
+void Accounting::publish_pending(std::size_t in_flight, std::size_t retry_waiting,
+                                 std::optional<TimePoint> oldest_pending,
+                                 std::optional<WallClock::time_point> now) noexcept {
   shared_.in_flight.store(in_flight, std::memory_order_relaxed);
   shared_.retry_waiting.store(retry_waiting, std::memory_order_relaxed);
+  if (oldest_pending) {
+    const std::int64_t ns =
+        *oldest_pending == TimePoint::max()
+            ? 0
+            : std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            oldest_pending->time_since_epoch())
+                                            .count());
+    shared_.oldest_pending_ns.store(ns, std::memory_order_relaxed);
+  }
+  const std::uint64_t delivered = shared_.delivered.load(std::memory_order_relaxed);
+  if (now && delivered != delivered_at_publish_) {
+    shared_.last_delivered_wall_ms.store(
+        std::chrono::duration_cast<Millis>(now->time_since_epoch()).count(), std::memory_order_relaxed);
+  }
+  delivered_at_publish_ = delivered;
 }
 
 void Accounting::fill(Stats& s, TimePoint now) const {

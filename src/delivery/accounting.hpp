@@ -70,7 +70,14 @@ class Accounting {
   void set_last_error(std::string text) noexcept;
   void set_posture(const std::optional<IngestPosture>& posture);
   void log_record_side_drops(TimePoint now) { log_.log_record_side_drops(now); }
-  void publish_pending(std::size_t in_flight, std::size_t retry_waiting) noexcept;
+  // The worker's gauges, at the end of each step: what it holds, when the oldest record still
+  // pending was recorded (nullopt: it did not look this step), and, when a record was delivered
+  // since the last call, the step's wall time as the last delivery's.
+  void publish_pending(std::size_t in_flight, std::size_t retry_waiting,
+                       std::optional<TimePoint> oldest_pending = std::nullopt,
+                       std::optional<WallClock::time_point> now = std::nullopt) noexcept;
+  // Records the spool took so far (to count what a shutdown wrote).
+  std::uint64_t spooled_count() const noexcept { return shared_.spooled.load(std::memory_order_relaxed); }
 
   // Any thread.
   // `now`: when stats() was called (for the oldest pending record's age).
@@ -87,6 +94,8 @@ class Accounting {
   SharedState& shared_;
   const Logger& logger_;  // for its count of sink errors
   DeliveryLog log_;
+
+  std::uint64_t delivered_at_publish_ = 0;  // worker only: `delivered` at the last publish_pending()
 
   mutable std::mutex mu_;  // guards the members below
   std::map<int, std::uint64_t> rejected_by_status_;

@@ -8,7 +8,7 @@
 namespace opsmeter::detail {
 
 RecordResult Admission::admit(LlmCallRecord&& record) noexcept {
-  if (!shared_.accepting.load(std::memory_order_seq_cst)) return drop(DropReason::kShutdown);
+  if (!shared_.admission.open()) return drop(DropReason::kShutdown);
   // An overlong name would make the whole call invalid and its spend invisible: cut it.
   cut_to_cap(record.provider, limits::kMaxProviderBytes);
   cut_to_cap(record.model, limits::kMaxModelBytes);
@@ -23,7 +23,7 @@ RecordResult Admission::admit(LlmCallRecord&& record) noexcept {
   // The coarse clock trails the steady clock by up to a tick: when it says "still paused",
   // the steady clock confirms, so a pause ends exactly at status().paused_until.
   const TimePoint now = coarse_now();
-  const std::int64_t paused_until = shared_.paused_until_ns.load(std::memory_order_acquire);
+  const std::int64_t paused_until = shared_.admission.paused_until_ns.load(std::memory_order_acquire);
   if (to_ns(now) < paused_until && to_ns(Clock::now()) < paused_until) return drop(DropReason::kPaused);
   const std::uint64_t bytes = queued_bytes(record, shared_.queue.slot_bytes());
   if (!shared_.queue.try_emplace_weighted(bytes, std::move(record), now)) {

@@ -23,7 +23,7 @@ Client::Impl::Impl(Options options, const detail::InternalOptions& internal)
       admission_(shared_),
       flushers_(shared_),
       accounting_(config_.options, shared_, logger_),
-      gate_(config_.options.max_in_flight, shared_.paused_until_ns,
+      gate_(config_.options.max_in_flight, shared_.admission.paused_until_ns, shared_.unreachable,
             detail::ProbeBackoff{config_.options.unreachable_probe_min, config_.options.unreachable_probe_max},
             detail::RateConfig{config_.options.rate_decrease, config_.options.rate_growth,
                                config_.options.min_send_rate}) {
@@ -35,7 +35,7 @@ Client::Impl::Impl(Options options, const detail::InternalOptions& internal)
   }
   if (!disabled_reason_.empty()) {
     logger_.log(LogLevel::kError, "telemetry disabled: " + disabled_reason_);
-    shared_.accepting.store(false, std::memory_order_release);
+    shared_.admission.stop_accepting();
     return;
   }
   logger_.log(LogLevel::kInfo, detail::describe_delivery(config_));
@@ -116,7 +116,7 @@ ClientStatus Client::Impl::status() const noexcept {
   try {
     st.enabled = disabled_reason_.empty();
     st.disabled_reason = disabled_reason_;
-    st.shut_down = !shared_.accepting.load(std::memory_order_acquire) && st.enabled;
+    st.shut_down = !shared_.admission.open() && st.enabled;
     detail::describe(*gate_.status(), st);
     // Wall times for the steady deadlines: the same distance from now on the wall clock.
     const detail::TimePoint now = detail::Clock::now();

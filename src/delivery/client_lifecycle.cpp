@@ -58,7 +58,7 @@ FlushResult Client::Impl::shutdown(Millis timeout) noexcept {
   std::lock_guard<std::mutex> lock(shutdown_mu_);
   if (!shut_down_) {
     shut_down_ = true;
-    shared_.accepting.store(false, std::memory_order_seq_cst);
+    shared_.admission.stop_accepting();
     if (worker_ && worker_->started()) {
       // A worker a callback already stopped will deliver nothing more: no flush to wait for.
       shutdown_result_ = worker_->stopping()

@@ -42,12 +42,7 @@ TimePoint Dispatcher::step(Now now) noexcept {
     results_.clear();
     transport_.collect(results_);
     if (clock_ && !results_.empty()) now.steady = std::max(now.steady, clock_());
-    const std::uint64_t delivered_before = shared_.delivered.load(std::memory_order_relaxed);
     for (HttpResult& result : results_) handle(result, now);
-    if (shared_.delivered.load(std::memory_order_relaxed) != delivered_before) {
-      shared_.last_delivered_wall_ms.store(
-          std::chrono::duration_cast<Millis>(now.wall.time_since_epoch()).count(), std::memory_order_relaxed);
-    }
     gate_.set_max_in_flight(std::min(in_flight_.size(), transport_.capacity()));
     gate_.advance(now.steady);
     if (const std::optional<Millis> lasted = gate_.throttling_ended(now.steady)) accounting_.throttling_ended(*lasted);
@@ -65,9 +60,7 @@ TimePoint Dispatcher::step(Now now) noexcept {
     // Only std::bad_alloc can get here; the records involved stay where they were.
     accounting_.set_last_error("out of memory in worker");
   }
-  accounting_.publish_pending(in_flight_count_, retries_.size());
-  shared_.unreachable.store(gate_.unreachable(), std::memory_order_seq_cst);
-  publish_oldest(now.steady);
+  accounting_.publish_pending(in_flight_count_, retries_.size(), oldest_pending(now.steady), now.wall);
 
   TimePoint next = gate_.next_change(now.steady, now.steady + kHousekeeping);
   // Due retries matter only while a send slot is free; otherwise a finishing transfer wakes us.
@@ -78,12 +71,12 @@ TimePoint Dispatcher::step(Now now) noexcept {
   return next;
 }
 
-void Dispatcher::publish_oldest(TimePoint now) noexcept {
+std::optional<TimePoint> Dispatcher::oldest_pending(TimePoint now) noexcept {
   // A gauge, read by stats(): a scan of what the worker holds at most every 100 ms, and at
-  // once when nothing is pending any more.
+  // once when nothing is pending any more (TimePoint::max()).
   const QueuedRecord* head = shared_.queue.peek();
   const bool nothing = head == nullptr && in_flight_count_ == 0 && retries_.empty();
-  if (!nothing && now < next_oldest_scan_) return;
+  if (!nothing && now < next_oldest_scan_) return std::nullopt;
   next_oldest_scan_ = now + Millis(100);
   TimePoint oldest = TimePoint::max();
   if (head != nullptr) oldest = head->enqueued_at;
@@ -91,12 +84,7 @@ void Dispatcher::publish_oldest(TimePoint now) noexcept {
     if (p) oldest = std::min(oldest, p->enqueued_at);
   }
   for (const Pending& p : retries_) oldest = std::min(oldest, p.enqueued_at);
-  const std::int64_t ns = oldest == TimePoint::max()
-                              ? 0
-                              : std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                              oldest.time_since_epoch())
-                                                              .count());
-  shared_.oldest_pending_ns.store(ns, std::memory_order_relaxed);
+  return oldest;
 }
 
 bool Dispatcher::wants_records(TimePoint now) const noexcept {
@@ -337,7 +325,7 @@ void Dispatcher::stop(WallClock::time_point wall_now, TimePoint spool_deadline) 
         accounting_.dropped(p.end(), DropReason::kShutdown);
       }
     };
-    const std::uint64_t spooled_before = shared_.spooled.load(std::memory_order_relaxed);
+    const std::uint64_t spooled_before = accounting_.spooled_count();
     for (HttpResult& result : results_) {
       abandoned += result.abandoned_lookup ? 1 : 0;
       std::optional<Pending>& slot = in_flight_[result.token];

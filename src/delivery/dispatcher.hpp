@@ -49,7 +49,7 @@ class Dispatcher {
  private:
   void handle(HttpResult& result, const Now& now);
   std::size_t held() const noexcept;  // records waiting: queued, for a retry or in flight
-  void publish_oldest(TimePoint now) noexcept;
+  std::optional<TimePoint> oldest_pending(TimePoint now) noexcept;
   void count_requests(Pending& pending, const HttpResult& result);
   std::optional<IngestPosture> posture_of(const std::string& body, bool success);
   void apply(Pending& pending, const Decision& decision, int http_status,

@@ -20,11 +20,12 @@ void describe(const GateStatus& gate, ClientStatus& st) {
 }
 
 DeliveryGate::DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns,
-                           ProbeBackoff probe_backoff, RateConfig rate)
+                           std::atomic<bool>& unreachable, ProbeBackoff probe_backoff, RateConfig rate)
     : base_in_flight_(max_in_flight),
       max_in_flight_(max_in_flight),
       window_(max_in_flight),
       paused_until_ns_(paused_until_ns),
+      unreachable_flag_(unreachable),
       probe_backoff_(probe_backoff),
       rate_(rate),
       published_(std::make_shared<const GateStatus>()) {}
@@ -183,6 +184,7 @@ void DeliveryGate::publish() {
   next.next_probe_at = next_probe_at_;
   next.send_rate_limit = rate_.limit();
   auto snapshot = std::make_shared<const GateStatus>(std::move(next));
+  unreachable_flag_.store(unreachable_, std::memory_order_seq_cst);
   std::lock_guard<std::mutex> lock(mu_);
   published_ = std::move(snapshot);
 }

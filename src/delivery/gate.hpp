@@ -55,10 +55,12 @@ struct ThrottleEvents {
 
 class DeliveryGate {
  public:
-  // `paused_until_ns` is the flag record() reads to drop records during a pause without
-  // queueing them; the gate writes it when a pause starts.
+  // The gate is the one writer of two flags other threads read: `paused_until_ns`, which
+  // record() reads to drop records during a pause without queueing them (written when a pause
+  // starts), and `unreachable`, which flush waiters read (written when an outage starts or
+  // ends).
   DeliveryGate(std::size_t max_in_flight, std::atomic<std::int64_t>& paused_until_ns,
-               ProbeBackoff probe_backoff = {}, RateConfig rate = {});
+               std::atomic<bool>& unreachable, ProbeBackoff probe_backoff = {}, RateConfig rate = {});
 
   // Once the pause window has ended, one probe request decides whether the pause is over.
   void advance(TimePoint now) noexcept;
@@ -140,6 +142,7 @@ class DeliveryGate {
   std::size_t max_in_flight_;
   std::size_t window_;  // requests in flight allowed now, from base_in_flight_ to max_in_flight_
   std::atomic<std::int64_t>& paused_until_ns_;
+  std::atomic<bool>& unreachable_flag_;
   Mode mode_ = Mode::kNormal;
   TimePoint paused_until_{};
   TimePoint throttled_until_{};

@@ -55,6 +55,22 @@ inline std::uint64_t queued_bytes(const LlmCallRecord& r, std::size_t slot_bytes
   return bytes;
 }
 
+// What record() reads on every call, on a cache line of its own so that the worker's counter
+// updates do not evict it from the callers' caches. Each flag has one writer.
+struct AdmissionFlags {
+  // The end of a 402 pause (steady-clock ns): written by the delivery gate only.
+  std::atomic<std::int64_t> paused_until_ns{0};
+  // A one-way latch: whatever stops the client (shutdown, a callback, exit(), a client that
+  // never started) closes it, and nothing opens it again.
+  std::atomic<bool> accepting{true};
+  // The worker's idle/wake protocol (worker.hpp): the worker sets them; record() only takes one
+  // back (exchange to false) to claim the one wake-up.
+  std::atomic<bool> worker_idle{false};   // the worker idles and wants records
+  std::atomic<bool> worker_asleep{false};  // idle for a second, it sleeps on its timers
+  void stop_accepting() noexcept { accepting.store(false, std::memory_order_seq_cst); }
+  bool open() const noexcept { return accepting.load(std::memory_order_seq_cst); }
+};
+
 struct SharedState {
   explicit SharedState(std::size_t max_records,
                        std::uint64_t max_bytes = RingQueue<QueuedRecord>::kMaxBytes)
@@ -71,15 +87,10 @@ struct SharedState {
 
   RingQueue<QueuedRecord> queue;
 
-  // Read by every record(), written rarely: a cache line of their own, so the worker's
-  // counter updates below do not evict it from the callers' caches.
-  // The end of a 402 pause (steady-clock ns), set by the worker.
-  alignas(64) std::atomic<std::int64_t> paused_until_ns{0};
-  std::atomic<bool> accepting{true};      // false once shutdown starts
-  std::atomic<bool> worker_idle{false};   // true while the worker sleeps and wants records
-  // true while the worker, idle for a second, sleeps on its timers: the next record wakes it
-  std::atomic<bool> worker_asleep{false};
+  alignas(64) AdmissionFlags admission;
 
+  // The counters and gauges: the accounting writes them (record()'s own drops and field
+  // errors excepted, which the admission counts); stats() reads them.
   alignas(64) std::array<std::atomic<std::uint64_t>, kDropReasonCount> dropped{};
   std::atomic<std::uint64_t> dropped_at_record{0};  // the part of `dropped` counted by record()
   std::atomic<std::uint64_t> delivered{0};
@@ -96,8 +107,9 @@ struct SharedState {
   std::atomic<std::uint64_t> callback_errors{0};
   std::atomic<const char*> last_invalid{nullptr};  // JSON name of the last invalid field (static)
   std::atomic<std::uint64_t> names_cut{0};  // provider/model names record() cut to their cap
-  std::atomic<bool> unreachable{false};  // the gate's unreachable state after the worker's last step
-  // Published by the worker for stats(): when the oldest record still pending was recorded
+  // Whether the ingest API is unreachable, for flush waiters: written by the delivery gate only.
+  std::atomic<bool> unreachable{false};
+  // Published by the accounting at the end of each worker step, for stats(): when the oldest record still pending was recorded
   // (steady-clock ns; 0: nothing pending) and the wall time of the last delivery (ms since the
   // epoch; 0: none yet).
   std::atomic<std::int64_t> oldest_pending_ns{0};

@@ -95,7 +95,7 @@ void SpoolLink::settle_at_stop(Pending& pending, bool time_left, const Now& now)
 void SpoolLink::stop(bool time_left, std::uint64_t spooled_before) noexcept {
   spool_.close_file();
   spool_.release_files(time_left);
-  spool_.log_shutdown(shared_.spooled.load(std::memory_order_relaxed) - spooled_before);
+  spool_.log_shutdown(accounting_.spooled_count() - spooled_before);
   accounting_.spool_dropped(spool_.take_dropped());
 }
 

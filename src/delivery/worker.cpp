@@ -24,14 +24,14 @@ void Worker::stop_and_join() noexcept {
 }
 
 void Worker::stop_from_callback() noexcept {
-  shared_.accepting.store(false, std::memory_order_seq_cst);
+  shared_.admission.stop_accepting();
   stopped_by_callback_ = true;
   stop_.store(true, std::memory_order_release);
 }
 
 void Worker::stop_for_exit(TimePoint deadline) noexcept {
   if (!thread_.joinable() || on_worker() || done()) return;
-  shared_.accepting.store(false, std::memory_order_seq_cst);
+  shared_.admission.stop_accepting();
   stop_.store(true, std::memory_order_release);
   transport_.wakeup();
   while (!done() && Clock::now() < deadline) std::this_thread::sleep_for(Millis(1));
@@ -84,20 +84,20 @@ void Worker::run() noexcept {
       if (shared_.queue.ready_to_pop()) {
         wait = Millis(0);
       } else if (now - last_record_at_ >= kSleepAfter) {
-        shared_.worker_asleep.store(true, std::memory_order_seq_cst);
+        shared_.admission.worker_asleep.store(true, std::memory_order_seq_cst);
         if (shared_.queue.ready_to_pop()) wait = Millis(0);  // a record came meanwhile
       } else {
-        shared_.worker_idle.store(true, std::memory_order_seq_cst);
+        shared_.admission.worker_idle.store(true, std::memory_order_seq_cst);
         wait = std::min(wait, kIdleWait);
       }
     }
     if (wait > Millis(0)) transport_.wait(wait);
     // Written only when it changes: record() reads this line on every call.
-    if (shared_.worker_idle.load(std::memory_order_relaxed)) {
-      shared_.worker_idle.store(false, std::memory_order_relaxed);
+    if (shared_.admission.worker_idle.load(std::memory_order_relaxed)) {
+      shared_.admission.worker_idle.store(false, std::memory_order_relaxed);
     }
-    if (shared_.worker_asleep.load(std::memory_order_relaxed)) {
-      shared_.worker_asleep.store(false, std::memory_order_relaxed);
+    if (shared_.admission.worker_asleep.load(std::memory_order_relaxed)) {
+      shared_.admission.worker_asleep.store(false, std::memory_order_relaxed);
     }
   }
   // Stopped by a callback: nobody may be joining yet, so the worker settles its records now.

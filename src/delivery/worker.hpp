@@ -48,10 +48,10 @@ class Worker {
   // record()'s side of the protocol, after a push: wakes a worker that sleeps, or one that
   // idles with a batch waiting.
   static void wake_for(SharedState& shared, Transport& transport) noexcept {
-    if (shared.worker_asleep.load(std::memory_order_seq_cst)) {
-      if (shared.worker_asleep.exchange(false, std::memory_order_acq_rel)) transport.wakeup();
-    } else if (shared.worker_idle.load(std::memory_order_relaxed) && shared.queue.size() >= kWakeBatch &&
-               shared.worker_idle.exchange(false, std::memory_order_acq_rel)) {
+    if (shared.admission.worker_asleep.load(std::memory_order_seq_cst)) {
+      if (shared.admission.worker_asleep.exchange(false, std::memory_order_acq_rel)) transport.wakeup();
+    } else if (shared.admission.worker_idle.load(std::memory_order_relaxed) && shared.queue.size() >= kWakeBatch &&
+               shared.admission.worker_idle.exchange(false, std::memory_order_acq_rel)) {
       transport.wakeup();
     }
   }

@@ -103,7 +103,7 @@ class DispatcherTest : public ::testing::Test {
     config_ = finalize_options(o);
     shared_ = std::make_unique<SharedState>(100);
     accounting_ = std::make_unique<Accounting>(config_.options, *shared_, logger_);
-    gate_ = std::make_unique<DeliveryGate>(max_in_flight, shared_->paused_until_ns);
+    gate_ = std::make_unique<DeliveryGate>(max_in_flight, shared_->admission.paused_until_ns, shared_->unreachable);
     dispatcher_ = std::make_unique<Dispatcher>(config_, *shared_, transport_, *gate_, *accounting_);
   }
 
@@ -224,7 +224,7 @@ TEST_F(DispatcherTest, PlanLimitPausesDropsQueuedAndProbesAfterWindow) {
   step(t0_);
   EXPECT_EQ(transport_.sent.size(), 2u);
   EXPECT_EQ(dropped(DropReason::kPaused), 2u);  // the 402'd record and the queued one
-  EXPECT_EQ(shared_->paused_until_ns.load(), to_ns(t0_ + 10s));
+  EXPECT_EQ(shared_->admission.paused_until_ns.load(), to_ns(t0_ + 10s));
   EXPECT_TRUE(gate_->status()->paused);
   transport_.answer(200);  // the other in-flight request still lands
   step(t0_ + 1s);

@@ -14,7 +14,8 @@ class GateTest : public ::testing::Test {
  protected:
   const TimePoint t0_ = TimePoint(1000s);
   std::atomic<std::int64_t> paused_until_ns_{0};
-  DeliveryGate gate_{4, paused_until_ns_};
+  std::atomic<bool> unreachable_{false};
+  DeliveryGate gate_{4, paused_until_ns_, unreachable_};
 
   bool throttle(TimePoint until, TimePoint now) { return gate_.throttle(until, now, 0).throttling_started; }
 };
@@ -132,6 +133,7 @@ TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
   EXPECT_EQ(gate_.connection_failed(t0_, before, 0.0, "connect_failed: refused"),  // starts: 1 s, half drawn
             std::optional<std::string>("connect_failed: refused"));
   EXPECT_TRUE(gate_.unreachable());
+  EXPECT_TRUE(unreachable_.load());  // what flush waiters read
   EXPECT_EQ(gate_.status()->next_probe_at, t0_ + 500ms);
   EXPECT_EQ(gate_.send_limit(), 1u);
   EXPECT_FALSE(gate_.may_send(t0_ + 499ms, 0));
@@ -155,6 +157,7 @@ TEST_F(GateTest, OutageHoldsUntilProbesWithGrowingJitteredWaits) {
   EXPECT_EQ(status->unreachable_reason, "connect_failed: refused");
   EXPECT_EQ(gate_.answered(now + 5ms, now), std::chrono::duration_cast<Millis>(now + 5ms - t0_));  // how long it lasted
   EXPECT_FALSE(gate_.unreachable());
+  EXPECT_FALSE(unreachable_.load());
   EXPECT_EQ(gate_.answered(now + 6ms, now), std::nullopt);  // already reachable
   EXPECT_EQ(gate_.send_limit(), 4u);
   EXPECT_TRUE(gate_.may_send(now + 6ms, 3));
@@ -188,7 +191,8 @@ TEST_F(GateTest, OnlyWhatWasSentSinceTheOutageBeganJudgesIt) {
   };
   for (const Row& row : rows) {
     std::atomic<std::int64_t> paused_until{0};
-    DeliveryGate gate(4, paused_until);
+    std::atomic<bool> unreachable{false};
+    DeliveryGate gate(4, paused_until, unreachable);
     ASSERT_TRUE(gate.connection_failed(t0_, t0_ - 30ms, 0.0, "network: reset").has_value()) << row.what;
     if (row.answer) {
       const std::optional<Millis> lasted = gate.answered(t0_ + row.at, t0_ + row.sent);
@@ -200,6 +204,7 @@ TEST_F(GateTest, OnlyWhatWasSentSinceTheOutageBeganJudgesIt) {
       EXPECT_EQ(gate.connection_failed(t0_ + row.at, t0_ + row.sent, 0.0, "network: reset"), std::nullopt) << row.what;
     }
     EXPECT_EQ(gate.unreachable(), !row.ends) << row.what;
+    EXPECT_EQ(unreachable.load(), !row.ends) << row.what;  // what flush waiters read
     if (!row.ends) {
       EXPECT_EQ(gate.status()->next_probe_at, t0_ + row.next_probe) << row.what;
       EXPECT_EQ(gate.status()->unreachable_since, t0_) << row.what;

@@ -60,6 +60,7 @@ struct Server {
 // record waits for its own window; answers arrive `latency` after the send.
 struct SimClient {
   std::atomic<std::int64_t> paused_until_ns{0};
+  std::atomic<bool> unreachable{false};
   DeliveryGate gate;
   std::deque<TimePoint> arrivals;  // when each record is recorded
   struct Flight {
@@ -77,7 +78,7 @@ struct SimClient {
   std::vector<std::uint32_t> per_2s;  // deliveries per 2 s
 
   // As the dispatcher makes it: 4 in flight (HTTP/1.1), then what the transport carries.
-  SimClient(std::size_t max_in_flight, std::uint64_t seed) : gate(4, paused_until_ns), rng(seed) {
+  SimClient(std::size_t max_in_flight, std::uint64_t seed) : gate(4, paused_until_ns, unreachable), rng(seed) {
     gate.set_max_in_flight(max_in_flight);
   }
 

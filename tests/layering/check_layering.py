@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The layering test: checks every #include and libcurl call under src/ (and the public
-headers' system includes) against the tables in docs/architecture.md, "Include rules".
+"""The layering test: checks every #include, libcurl call and write of shared state under src/
+(and the public headers' system includes) against the tables in docs/architecture.md,
+"Include rules".
 
 Usage: check_layering.py PROJECT_DIR. Prints each broken rule and exits 1, or prints a summary
 and exits 0. The tables are the data: a new rule is one row there.
@@ -44,7 +45,8 @@ def main():
     includes = {names(r[0])[0]: names(r[1]) for r in table_after(doc, '### Which layer may include which')}
     system = {names(r[0])[0]: names(r[1]) for r in table_after(doc, '### Which files may include a library')}
     calls = {names(r[0])[0]: names(r[1]) for r in table_after(doc, '### Which files may call libcurl')}
-    if not includes or not system or not calls:
+    writers = [(names(r[0]), names(r[1])) for r in table_after(doc, '### Which files may write shared state')]
+    if not includes or not system or not calls or not writers:
         raise SystemExit('a rules table in docs/architecture.md is empty')
 
     failures = []
@@ -78,6 +80,16 @@ def main():
                         if angled.startswith(library) and not any(ruled.startswith(o) for o in only):
                             failures.append(f'{top}/{rel}: includes <{angled}>, allowed only in {", ".join(only)}')
                 bare = strip_comments_and_strings(code)
+                if top == 'src':
+                    for state, only in writers:
+                        for name in state:
+                            if name.endswith('()'):  # a method that writes: its call
+                                pattern = r'\b' + re.escape(name[:-2]) + r'\s*\('
+                            else:  # an atomic: a store or read-modify-write on it
+                                pattern = (r'\b' + re.escape(name) + r'\s*(?:\[[^\]]*\])?\s*\.\s*'
+                                           r'(?:store|fetch_add|fetch_sub|exchange|compare_exchange_\w+)\s*\(')
+                            if re.search(pattern, bare) and not any(ruled.startswith(o) for o in only):
+                                failures.append(f'src/{rel}: writes {name}, written only in {", ".join(only)}')
                 for prefix, only in calls.items():
                     for call in sorted(set(re.findall(r'\b(' + re.escape(prefix) + r'\w*)\s*\(', bare))):
                         if not any(ruled.startswith(o) for o in only):
@@ -87,8 +99,8 @@ def main():
     if failures:
         print(f'layering: {len(failures)} rule(s) broken in {checked} files (rules: docs/architecture.md)')
         return 1
-    print(f'layering: {checked} files follow the {len(includes)} include, {len(system)} library and '
-          f'{len(calls)} call rules of docs/architecture.md')
+    print(f'layering: {checked} files follow the {len(includes)} include, {len(system)} library, '
+          f'{len(calls)} call and {len(writers)} writer rules of docs/architecture.md')
     return 0
 
 

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   opsmeter::Options o;
   o.api_key = "k";
   o.base_url = "http://127.0.0.1:9";
-  if (argc > 1) o.queue_capacity = std::stoul(argv[1]);
+  if (argc > 1) o.queue.capacity = std::stoul(argv[1]);
   o.on_log = [](opsmeter::LogLevel, std::string_view) {};
   const long before = status_kib("VmRSS:"), file_before = status_kib("RssFile:"),
              anon_before = status_kib("RssAnon:");
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   const long idle = status_kib("VmRSS:");
   std::printf("{\"queue_capacity\":%zu,\"rss_before_kib\":%ld,\"rss_idle_client_kib\":%ld,\"added_kib\":%ld,"
               "\"added_file_kib\":%ld,\"added_anon_kib\":%ld}\n",
-              o.queue_capacity, before, idle, idle - before, status_kib("RssFile:") - file_before,
+              o.queue.capacity, before, idle, idle - before, status_kib("RssFile:") - file_before,
               status_kib("RssAnon:") - anon_before);
   return 0;
 }

@@ -49,8 +49,8 @@ struct Args {
   long long records = 100000;
   int threads = 4;
   std::size_t in_flight = 8;
-  std::size_t queue = opsmeter::Options{}.queue_capacity;
-  std::size_t queue_bytes = opsmeter::Options{}.queue_max_bytes;
+  std::size_t queue = opsmeter::Options{}.queue.capacity;
+  std::size_t queue_bytes = opsmeter::Options{}.queue.max_bytes;
   std::string mode = "ok";
   long long plan_limit = 1000;
   std::string base_url;
@@ -223,10 +223,10 @@ int main(int argc, char** argv) {
   opsmeter::Options o;
   o.api_key = args.api_key;
   o.base_url = base_url;
-  o.ca_bundle = args.ca_bundle;
+  o.tls.ca_bundle = args.ca_bundle;
   o.max_in_flight = args.in_flight;
-  o.queue_capacity = args.queue;
-  o.queue_max_bytes = args.queue_bytes;
+  o.queue.capacity = args.queue;
+  o.queue.max_bytes = args.queue_bytes;
   o.log_level = opsmeter::LogLevel::kError;
   o.on_log = [](opsmeter::LogLevel, std::string_view) {};
   opsmeter::Client client(o);

@@ -31,9 +31,9 @@ int spool_timing(const std::string& dir, int records) {
   opsmeter::Options o;
   o.api_key = "test-key";
   o.base_url = "http://127.0.0.1:" + std::to_string(opsmeter::testing::unused_loopback_port());
-  o.spool_dir = dir;
-  o.unreachable_probe_min = std::chrono::hours(1);
-  o.unreachable_probe_max = std::chrono::hours(1);
+  o.spool.dir = dir;
+  o.outage_probe.min = std::chrono::hours(1);
+  o.outage_probe.max = std::chrono::hours(1);
   o.on_log = [](opsmeter::LogLevel, std::string_view) {};
   opsmeter::Client client(o);
   for (int k = 0; k < records; ++k) client.record(opsmeter::testing::sample_record());

@@ -19,7 +19,7 @@ int main() {
   opsmeter::Options options;
   options.api_key = "test-key";
   options.base_url = server.base_url();
-  options.pause_window = std::chrono::minutes(10);
+  options.pause.window = std::chrono::minutes(10);
   options.on_pause = [&](const opsmeter::PauseEvent& e) {
     std::lock_guard<std::mutex> lock(banner_mu);
     banner = e.paused ? "Telemetry paused (" + std::string(e.reason) +

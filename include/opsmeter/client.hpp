@@ -124,6 +124,72 @@ enum class UserIdPolicy : std::uint8_t {
   kSendAsIs,   // userIds are sent unchanged (you guarantee they hold no PII)
 };
 
+// Options, grouped by concern. Each group is a member of Options (options.tls.ca_bundle, ...).
+
+// TLS: peer and host name are always verified, TLS 1.2 or newer. These add trusted CAs in place
+// of the system store (a private CA, a test CA); empty: libcurl's default store.
+struct TlsOptions {
+  std::string ca_bundle;  // PEM file
+  std::string ca_path;    // directory of hashed CA certificates
+};
+
+struct ProxyOptions {
+  // Proxy URL, e.g. "http://user:secret@proxy.internal:3128" (credentials are never logged).
+  // Empty: taken once, when the client starts, from https_proxy / HTTPS_PROXY (https
+  // base_url) or http_proxy (http base_url), then all_proxy / ALL_PROXY. HTTPS goes through a
+  // CONNECT tunnel; a plain http target is forwarded by the proxy.
+  std::string url;
+  // Hosts that bypass the proxy (comma-separated, "*" for all). Empty: no_proxy / NO_PROXY.
+  std::string no_proxy;
+};
+
+// The queue's two bounds, whichever comes first: records waiting to be sent, and the memory
+// they hold (estimated: a 0.5 KiB slot plus each string on the heap). Memory is taken as
+// records arrive and handed back as they leave: an idle client holds none of it.
+struct QueueOptions {
+  std::size_t capacity = 100000;     // records; 1 to 1,000,000
+  std::size_t max_bytes = 32u << 20;  // bytes; 64 KiB to 16 GiB
+};
+
+struct RetryOptions {
+  int max_retries = 2;                               // resends after a transient failure; 0 to 10
+  std::chrono::milliseconds base_delay{200};         // backoff = rand(0, base * 2^n)
+  std::chrono::milliseconds max_delay{5000};         // backoff cap
+  std::chrono::milliseconds max_retry_after{60000};  // cap on a 429's Retry-After
+};
+
+struct PauseOptions {
+  std::chrono::milliseconds window{600000};  // a 402 pauses telemetry this long (10 minutes)
+};
+
+// The disk spool, off while dir is empty (OPSMETER_SPOOL_DIR): records still pending at the
+// shutdown deadline, the oldest queued ones while the ingest API is unreachable and the queue
+// is more than half full, and records about to expire as too_old are written there by the
+// worker; a client on the same directory sends them first. See the README, "The disk spool".
+struct SpoolOptions {
+  std::string dir;
+  std::size_t max_bytes = 64u << 20;            // 64 KiB to 1 TiB; then the oldest go
+  std::chrono::milliseconds max_age{86400000};  // older spooled records are dropped
+};
+
+// When the ingest API is unreachable (DNS, refused, TLS, connect timeout), records are held
+// (not attempts, not dropped) and one probe request at a time tests the connection, after
+// min * 2^n (capped at max), half of it drawn at random. The first answer resumes sending.
+struct OutageProbeOptions {
+  std::chrono::milliseconds min{1000};   // 1 ms to 1 h
+  std::chrono::milliseconds max{60000};  // min to 1 h
+};
+
+// The send rate after 429s (README, "The send rate after 429s"): once the 429s are shown to be
+// about the send rate, the pace is cut to `decrease` times the rate the server accepted over
+// the last second, then grows back along a cubic curve scaled by `growth` (requests/s per
+// s^3); pacing ends once sends have not used the whole pace for 30 s.
+struct RateOptions {
+  double decrease = 0.8;       // 0.1 to 0.95
+  double growth = 0.4;         // 0.01 to 100
+  double min_send_rate = 1.0;  // requests/s, the lowest pace; 0.01 to 10,000
+};
+
 struct Options {
   // Options filled from the OPSMETER_* environment variables (see the README's table), on top
   // of `base`. An invalid value keeps the base's value and is logged as a warning, through
@@ -141,18 +207,10 @@ struct Options {
   // set: the API key must not cross a network in clear text by accident.
   bool allow_insecure_http = false;
 
-  // TLS: peer and host name are always verified, TLS 1.2 or newer. These add trusted CAs in
-  // place of the system store (a private CA, a test CA); empty: libcurl's default store.
-  std::string ca_bundle;  // PEM file
-  std::string ca_path;    // directory of hashed CA certificates
-
-  // Proxy URL, e.g. "http://user:secret@proxy.internal:3128" (credentials are never logged).
-  // Empty: taken once, when the client starts, from https_proxy / HTTPS_PROXY (https
-  // base_url) or http_proxy (http base_url), then all_proxy / ALL_PROXY. HTTPS goes through
-  // a CONNECT tunnel; a plain http target is forwarded by the proxy.
-  std::string proxy;
-  // Hosts that bypass the proxy (comma-separated, "*" for all). Empty: no_proxy / NO_PROXY.
-  std::string no_proxy;
+  // TLS: peer and host name are always verified, TLS 1.2 or newer (tls.ca_bundle, tls.ca_path).
+  TlsOptions tls;
+  // The proxy (proxy.url, proxy.no_proxy); empty: from the environment when the client starts.
+  ProxyOptions proxy;
   Environment environment = Environment::kProd;    // for records that leave it unset
   DataMode data_mode = DataMode::kReal;            // for records that leave it unset
   std::string endpoint_tag;    // for records that leave endpointTag empty ("unknown" if empty)
@@ -167,42 +225,18 @@ struct Options {
   // Per-request timeout, clamped to 300-800 ms (the contract's range).
   std::chrono::milliseconds timeout{600};
 
-  // The queue's two bounds, whichever comes first: records waiting to be sent, and the memory
-  // they hold (estimated: a 0.5 KiB slot plus each string on the heap). Memory is taken as
-  // records arrive and handed back as they leave: an idle client holds none of it.
-  std::size_t queue_capacity = 100000;         // records; 1 to 1,000,000
-  std::size_t queue_max_bytes = 32u << 20;     // bytes; 64 KiB to 16 GiB
+  QueueOptions queue;  // the queue's two bounds
   std::size_t max_in_flight = 4;       // concurrent requests (HTTP/1.1: connections); 1 to 64
   // Over HTTP/2 (negotiated with the server, checked on every answer) the requests are streams
   // on one connection and this many may be in flight; 1 to 256.
   std::size_t max_streams = 100;
-  int max_retries = 2;                 // resends after a transient failure; 0 to 10
-  std::chrono::milliseconds retry_base_delay{200};   // backoff = rand(0, base * 2^n)
-  std::chrono::milliseconds retry_max_delay{5000};   // backoff cap
-  std::chrono::milliseconds max_retry_after{60000};  // cap on a 429's Retry-After
-  std::chrono::milliseconds pause_window{600000};    // 402 pause, 10 minutes
+  RetryOptions retry;  // resends after transient failures, and the cap on a 429's Retry-After
+  PauseOptions pause;  // a 402's pause
   std::chrono::milliseconds max_record_age{300000};  // older records are dropped, not sent
   std::chrono::milliseconds shutdown_timeout{2000};  // used by the destructor
-  // The disk spool, off while spool_dir is empty (OPSMETER_SPOOL_DIR): records still pending at
-  // the shutdown deadline, the oldest queued ones while the ingest API is unreachable and the
-  // queue is more than half full, and records about to expire as too_old are written there by
-  // the worker; a client on the same directory sends them first. See the README, "The disk
-  // spool".
-  std::string spool_dir;
-  std::size_t spool_max_bytes = 64u << 20;            // 64 KiB to 1 TiB; then the oldest go
-  std::chrono::milliseconds spool_max_age{86400000};  // older spooled records are dropped
-  // When the ingest API is unreachable (DNS, refused, TLS, connect timeout), records are held
-  // (not attempts, not dropped) and one probe request at a time tests the connection, after
-  // min * 2^n (capped at max), half of it drawn at random. The first answer resumes sending.
-  std::chrono::milliseconds unreachable_probe_min{1000};   // 1 ms to 1 h
-  std::chrono::milliseconds unreachable_probe_max{60000};  // unreachable_probe_min to 1 h
-  // The send rate after 429s (README, "The send rate after 429s"): once the 429s are shown to
-  // be about the send rate, the pace is cut to rate_decrease times the rate the server
-  // accepted over the last second, then grows back along a cubic curve scaled by rate_growth
-  // (requests/s per s^3); pacing ends once sends have not used the whole pace for 30 s.
-  double rate_decrease = 0.8;  // 0.1 to 0.95
-  double rate_growth = 0.4;    // 0.01 to 100
-  double min_send_rate = 1.0;  // requests/s, the lowest pace; 0.01 to 10,000
+  SpoolOptions spool;  // the disk spool, off while spool.dir is empty
+  OutageProbeOptions outage_probe;  // while the ingest API is unreachable
+  RateOptions rate;  // the send rate after 429s
 
   LogLevel log_level = LogLevel::kWarn;  // messages below this level are not produced
   // Log sink; default: one line on stderr. Never receives the API key.

@@ -8,13 +8,13 @@
 #include "opsmeter/export.hpp"
 
 #define OPSMETER_VERSION_MAJOR 0
-#define OPSMETER_VERSION_MINOR 1
+#define OPSMETER_VERSION_MINOR 2
 #define OPSMETER_VERSION_PATCH 0
-#define OPSMETER_VERSION "0.1.0"
+#define OPSMETER_VERSION "0.2.0"
 
 namespace opsmeter {
 
-// The version of the linked library, e.g. "0.1.0". Never null.
+// The version of the linked library, e.g. "0.2.0". Never null.
 OPSMETER_API const char* version() noexcept;
 
 }  // namespace opsmeter

@@ -19,14 +19,14 @@ Client::Impl::Impl(Options options, const detail::InternalOptions& internal)
       internal_(internal),
       config_(detail::finalize_options(std::move(options), internal)),
       logger_(config_.options.log_level, config_.options.on_log),
-      shared_(config_.options.queue_capacity, config_.options.queue_max_bytes),
+      shared_(config_.options.queue.capacity, config_.options.queue.max_bytes),
       admission_(shared_),
       flushers_(shared_),
       accounting_(config_.options, shared_, logger_),
       gate_(config_.options.max_in_flight, shared_.admission.paused_until_ns, shared_.unreachable,
-            detail::ProbeBackoff{config_.options.unreachable_probe_min, config_.options.unreachable_probe_max},
-            detail::RateConfig{config_.options.rate_decrease, config_.options.rate_growth,
-                               config_.options.min_send_rate}) {
+            detail::ProbeBackoff{config_.options.outage_probe.min, config_.options.outage_probe.max},
+            detail::RateConfig{config_.options.rate.decrease, config_.options.rate.growth,
+                               config_.options.rate.min_send_rate}) {
   for (const std::string& warning : config_.warnings) logger_.log(LogLevel::kWarn, warning);
   disabled_reason_ = config_.disabled_reason;
   if (disabled_reason_.empty()) disabled_reason_ = detail::ensure_curl_global_init();
@@ -39,10 +39,10 @@ Client::Impl::Impl(Options options, const detail::InternalOptions& internal)
     return;
   }
   logger_.log(LogLevel::kInfo, detail::describe_delivery(config_));
-  if (!config_.options.spool_dir.empty() && !config_.options.dry_run) {
+  if (!config_.options.spool.dir.empty() && !config_.options.dry_run) {
     spool_ = std::make_unique<detail::Spool>(
-        config_.options.spool_dir, detail::spool_identity(config_.options.base_url, config_.options.api_key),
-        config_.options.spool_max_bytes, config_.options.spool_max_age, logger_);
+        config_.options.spool.dir, detail::spool_identity(config_.options.base_url, config_.options.api_key),
+        config_.options.spool.max_bytes, config_.options.spool.max_age, logger_);
     spool_refused_ = spool_->report().refused_reason;
     if (!spool_->enabled()) spool_.reset();  // refused, and logged: runs without one
   }

@@ -165,7 +165,7 @@ void DeliveryLog::connection_failed(const HttpResult& result, bool outage_starte
   link_down_tls_ = tls;
   if (tls) {
     logger_.log(LogLevel::kError, "TLS connection to the ingest API failed: " + reason +
-                                      " (check ca_bundle / OPSMETER_CA_BUNDLE); holding records, "
+                                      " (check tls.ca_bundle / OPSMETER_CA_BUNDLE); holding records, "
                                       "probing with one request at a time");
   } else {
     logger_.log(LogLevel::kError, "ingest unreachable: " + reason +

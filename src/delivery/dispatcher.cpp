@@ -237,7 +237,7 @@ void Dispatcher::dispatch(const Now& now) {
     Pending pending;
     if (!next_pending(now.steady, pending)) return;
     if (!pending.unspooled() && now.steady - pending.enqueued_at > config_.options.max_record_age) {
-      // With a spool it is kept there, to be sent late (with recordedAt), within spool_max_age.
+      // With a spool it is kept there, to be sent late (with recordedAt), within spool.max_age.
       if (spool_) {
         spool_->out(pending, now);
       } else {
@@ -291,10 +291,10 @@ bool Dispatcher::send(Pending&& pending, const Now& now) {
   slot->sent_at = now.steady;
   ++in_flight_count_;
   // The last permitted attempt of a record already sent goes on a fresh connection, so that
-  // libcurl's own resend cannot take it past 1 + max_retries requests. (With max_retries = 0
+  // libcurl's own resend cannot take it past 1 + retry.max_retries requests. (With retry.max_retries = 0
   // that would be every request; there the bound is 2.)
   const int counted = slot->counted_attempts();
-  const bool last_attempt = counted > 1 && counted >= 1 + config_.options.max_retries;
+  const bool last_attempt = counted > 1 && counted >= 1 + config_.options.retry.max_retries;
   if (!transport_.start(token, slot->body, last_attempt)) {
     // Could not even start: treat like a network failure so the record is retried or dropped.
     HttpResult failed;

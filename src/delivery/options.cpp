@@ -94,8 +94,8 @@ const char* first_env(std::initializer_list<const char*> names) {
 // The proxy libcurl would pick from the environment, read once here and handed to it
 // explicitly. Like libcurl, plain http reads only the lower-case http_proxy.
 void proxy_from_environment(const Options& options, Config& config) {
-  config.proxy = options.proxy;
-  config.no_proxy = options.no_proxy;
+  config.proxy = options.proxy.url;
+  config.no_proxy = options.proxy.no_proxy;
   const bool https = options.base_url.rfind("https://", 0) == 0;
   if (config.proxy.empty()) {
     config.proxy = https ? first_env({"https_proxy", "HTTPS_PROXY"}) : first_env({"http_proxy"});
@@ -144,9 +144,9 @@ std::string describe_delivery(const Config& config) {
   if (!config.proxy.empty() && !config.no_proxy.empty()) line += " (no_proxy " + config.no_proxy + ")";
   if (o.base_url.rfind("https://", 0) == 0) {
     line += "; TLS trusts ";
-    if (o.ca_bundle.empty() && o.ca_path.empty()) line += "the system CA store";
-    if (!o.ca_bundle.empty()) line += "ca_bundle " + o.ca_bundle;
-    if (!o.ca_path.empty()) line += (o.ca_bundle.empty() ? "ca_path " : " and ca_path ") + o.ca_path;
+    if (o.tls.ca_bundle.empty() && o.tls.ca_path.empty()) line += "the system CA store";
+    if (!o.tls.ca_bundle.empty()) line += "tls.ca_bundle " + o.tls.ca_bundle;
+    if (!o.tls.ca_path.empty()) line += (o.tls.ca_bundle.empty() ? "tls.ca_path " : " and tls.ca_path ") + o.tls.ca_path;
   }
   // The effective bounds and timings, as dd-trace-cpp's startup line gives them.
   const auto mib = [](std::uint64_t bytes) {
@@ -154,10 +154,10 @@ std::string describe_delivery(const Config& config) {
     std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
     return std::string(text);
   };
-  line += "; queue " + std::to_string(o.queue_capacity) + " records / " + mib(o.queue_max_bytes);
+  line += "; queue " + std::to_string(o.queue.capacity) + " records / " + mib(o.queue.max_bytes);
   line += "; timeout " + std::to_string(o.timeout.count()) + " ms, " + std::to_string(o.max_in_flight) +
-          " requests in flight, " + std::to_string(o.max_retries) + " retries";
-  line += "; spool " + (o.spool_dir.empty() ? std::string("off") : o.spool_dir);
+          " requests in flight, " + std::to_string(o.retry.max_retries) + " retries";
+  line += "; spool " + (o.spool.dir.empty() ? std::string("off") : o.spool.dir);
   line += "; opsmeter-cpp " + std::string(version());
   return line;
 }
@@ -186,42 +186,42 @@ Config finalize_options(Options options, const InternalOptions& internal) {
   } else {
     options.timeout = clamp_ms(options.timeout, Millis(1), Millis(600000), "timeout", warnings);
   }
-  options.queue_capacity = clamp_with_warning<std::size_t>(options.queue_capacity, 1, 1000000,
-                                                           "queue_capacity", warnings);
-  options.spool_max_bytes = clamp_with_warning<std::size_t>(options.spool_max_bytes, std::size_t{64} << 10,
-                                                            std::size_t{1} << 40, "spool_max_bytes", warnings);
-  options.spool_max_age = clamp_ms(options.spool_max_age, Millis(1000), Millis(30LL * 86400000),
-                                   "spool_max_age", warnings);
-  options.queue_max_bytes = clamp_with_warning<std::size_t>(options.queue_max_bytes, std::size_t{64} << 10,
-                                                            std::size_t{16} << 30, "queue_max_bytes", warnings);
+  options.queue.capacity = clamp_with_warning<std::size_t>(options.queue.capacity, 1, 1000000,
+                                                           "queue.capacity", warnings);
+  options.spool.max_bytes = clamp_with_warning<std::size_t>(options.spool.max_bytes, std::size_t{64} << 10,
+                                                            std::size_t{1} << 40, "spool.max_bytes", warnings);
+  options.spool.max_age = clamp_ms(options.spool.max_age, Millis(1000), Millis(30LL * 86400000),
+                                   "spool.max_age", warnings);
+  options.queue.max_bytes = clamp_with_warning<std::size_t>(options.queue.max_bytes, std::size_t{64} << 10,
+                                                            std::size_t{16} << 30, "queue.max_bytes", warnings);
   options.max_in_flight =
       clamp_with_warning<std::size_t>(options.max_in_flight, 1, 64, "max_in_flight", warnings);
   options.max_streams = clamp_with_warning<std::size_t>(options.max_streams, 1, 256, "max_streams", warnings);
-  options.max_retries = clamp_with_warning(options.max_retries, 0, 10, "max_retries", warnings);
+  options.retry.max_retries = clamp_with_warning(options.retry.max_retries, 0, 10, "retry.max_retries", warnings);
   const Millis day{86400000};
-  options.retry_base_delay = clamp_ms(options.retry_base_delay, Millis(1), day, "retry_base_delay", warnings);
-  options.retry_max_delay =
-      clamp_ms(options.retry_max_delay, options.retry_base_delay, day, "retry_max_delay", warnings);
-  options.max_retry_after = clamp_ms(options.max_retry_after, kMinThrottle, day, "max_retry_after", warnings);
-  options.pause_window = clamp_ms(options.pause_window, Millis(1), day, "pause_window", warnings);
+  options.retry.base_delay = clamp_ms(options.retry.base_delay, Millis(1), day, "retry.base_delay", warnings);
+  options.retry.max_delay =
+      clamp_ms(options.retry.max_delay, options.retry.base_delay, day, "retry.max_delay", warnings);
+  options.retry.max_retry_after = clamp_ms(options.retry.max_retry_after, kMinThrottle, day, "retry.max_retry_after", warnings);
+  options.pause.window = clamp_ms(options.pause.window, Millis(1), day, "pause.window", warnings);
   options.max_record_age = clamp_ms(options.max_record_age, Millis(1), day, "max_record_age", warnings);
   options.shutdown_timeout =
       clamp_ms(options.shutdown_timeout, Millis(0), Millis(60000), "shutdown_timeout", warnings);
-  options.unreachable_probe_min =
-      clamp_ms(options.unreachable_probe_min, Millis(1), Millis(3600000), "unreachable_probe_min", warnings);
-  options.unreachable_probe_max = clamp_ms(options.unreachable_probe_max, options.unreachable_probe_min,
-                                           Millis(3600000), "unreachable_probe_max", warnings);
+  options.outage_probe.min =
+      clamp_ms(options.outage_probe.min, Millis(1), Millis(3600000), "outage_probe.min", warnings);
+  options.outage_probe.max = clamp_ms(options.outage_probe.max, options.outage_probe.min,
+                                           Millis(3600000), "outage_probe.max", warnings);
 
-  options.rate_decrease = clamp_double(options.rate_decrease, 0.1, 0.95, "rate_decrease", warnings);
-  options.rate_growth = clamp_double(options.rate_growth, 0.01, 100.0, "rate_growth", warnings);
-  options.min_send_rate = clamp_double(options.min_send_rate, 0.01, 10000.0, "min_send_rate", warnings);
+  options.rate.decrease = clamp_double(options.rate.decrease, 0.1, 0.95, "rate.decrease", warnings);
+  options.rate.growth = clamp_double(options.rate.growth, 0.01, 100.0, "rate.growth", warnings);
+  options.rate.min_send_rate = clamp_double(options.rate.min_send_rate, 0.01, 10000.0, "rate.min_send_rate", warnings);
 
   config.ingest_url = options.base_url + "/v1/ingest/llm-request";
-  config.policy.max_retries = options.max_retries;
-  config.policy.retry_base_delay = options.retry_base_delay;
-  config.policy.retry_max_delay = options.retry_max_delay;
-  config.policy.max_retry_after = options.max_retry_after;
-  config.policy.pause_window = options.pause_window;
+  config.policy.max_retries = options.retry.max_retries;
+  config.policy.retry_base_delay = options.retry.base_delay;
+  config.policy.retry_max_delay = options.retry.max_delay;
+  config.policy.max_retry_after = options.retry.max_retry_after;
+  config.policy.pause_window = options.pause.window;
   config.options = std::move(options);
   return config;
 }

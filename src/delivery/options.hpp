@@ -12,7 +12,7 @@ namespace opsmeter::detail {
 struct Config {
   Options options;             // normalised copy (trimmed URL, clamped numbers)
   std::string ingest_url;      // {base_url}/v1/ingest/llm-request
-  std::string proxy;           // options.proxy, or the one the environment named at start
+  std::string proxy;           // options.proxy.url, or the one the environment named at start
   std::string no_proxy;        // likewise
   PolicyConfig policy;
   std::string disabled_reason;            // non-empty: the client must stay disabled

@@ -220,7 +220,7 @@ void Spool::enforce_max_bytes(std::size_t incoming) noexcept {
           const std::uint64_t lines = count_newlines(data) + (!data.empty() && data.back() != '\n' ? 1 : 0);
           dropped_ += lines;
           total -= std::min(total, size);
-          logger_.log(LogLevel::kWarn, "spool over spool_max_bytes (" + std::to_string(max_bytes_) +
+          logger_.log(LogLevel::kWarn, "spool over spool.max_bytes (" + std::to_string(max_bytes_) +
                                            "): dropped its oldest " + std::to_string(lines) + " records");
         }
       }
@@ -244,7 +244,7 @@ void Spool::enforce_max_bytes(std::size_t incoming) noexcept {
       fd_ = -1;
       file_bytes_ = 0;
       written_bytes_ = 0;
-      logger_.log(LogLevel::kWarn, "spool over spool_max_bytes (" + std::to_string(max_bytes_) +
+      logger_.log(LogLevel::kWarn, "spool over spool.max_bytes (" + std::to_string(max_bytes_) +
                                        "): dropped this process's oldest spooled records");
     }
     total_ = total;

@@ -1,8 +1,8 @@
-// The disk spool (Options::spool_dir): where records go that this client cannot send, and where
+// The disk spool (Options::spool.dir): where records go that this client cannot send, and where
 // the next client with the same ingest identity finds them. Only the worker thread uses it
 // (report() excepted).
 //
-// Directory. `<spool_dir>/<identity>/` (spool_format.hpp: a keyed hash of the base URL and the
+// Directory. `<spool.dir>/<identity>/` (spool_format.hpp: a keyed hash of the base URL and the
 // API key). Both must be directories owned by this process's user and writable by nobody else
 // (as ssh and gpg insist for theirs); otherwise the spool is refused with one log line and the
 // client runs without it. Every file is opened relative to the directory's descriptor, never
@@ -66,7 +66,7 @@ void describe(const SpoolReport& spool, ClientStatus& status);
 
 class Spool {
  public:
-  // `root` is Options::spool_dir, `identity` from spool_identity().
+  // `root` is Options::spool.dir, `identity` from spool_identity().
   Spool(std::string root, std::string identity, std::uint64_t max_bytes, Millis max_age, Logger& logger);
   ~Spool();
   Spool(const Spool&) = delete;

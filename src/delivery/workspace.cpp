@@ -104,7 +104,7 @@ CheckResult answer(const Config& config, const GetResult& got) {
   switch (got.error) {
     case TransportError::kNone: break;
     case TransportError::kTls:
-      return failed(CheckError::kTls, got.error_text + " (check ca_bundle / OPSMETER_CA_BUNDLE)");
+      return failed(CheckError::kTls, got.error_text + " (check tls.ca_bundle / OPSMETER_CA_BUNDLE)");
     case TransportError::kTimeout: return failed(CheckError::kTimeout, got.error_text);
     default:
       return failed(CheckError::kUnreachable,
@@ -143,8 +143,8 @@ CurlSettings curl_settings(const Config& config) {
   settings.timeout = config.options.timeout;
   settings.max_in_flight = config.options.max_in_flight;
   settings.max_streams = config.options.max_streams;
-  settings.ca_bundle = config.options.ca_bundle;
-  settings.ca_path = config.options.ca_path;
+  settings.ca_bundle = config.options.tls.ca_bundle;
+  settings.ca_path = config.options.tls.ca_path;
   settings.proxy = config.proxy;
   settings.no_proxy = config.no_proxy;
   return settings;

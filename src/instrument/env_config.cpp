@@ -62,10 +62,10 @@ const std::vector<Entry>& entries() {
          if (m) o.data_mode = *m;
          return m.has_value();
        }},
-      {{"OPSMETER_CA_BUNDLE", "ca_bundle"},
-       [](Options& o, std::string_view v) { o.ca_bundle = v; return true; }},
-      {{"OPSMETER_CA_PATH", "ca_path"},
-       [](Options& o, std::string_view v) { o.ca_path = v; return true; }},
+      {{"OPSMETER_CA_BUNDLE", "tls.ca_bundle"},
+       [](Options& o, std::string_view v) { o.tls.ca_bundle = v; return true; }},
+      {{"OPSMETER_CA_PATH", "tls.ca_path"},
+       [](Options& o, std::string_view v) { o.tls.ca_path = v; return true; }},
       {{"OPSMETER_USER_ID_SALT", "user_id_salt"},
        [](Options& o, std::string_view v) { o.user_id_salt = v; return true; }},
       {{"OPSMETER_ENDPOINT_TAG", "endpoint_tag"},
@@ -76,8 +76,8 @@ const std::vector<Entry>& entries() {
        [](Options& o, std::string_view v) { o.tenant_id = v; return true; }},
       {{"OPSMETER_FEATURE_TAG", "feature"},
        [](Options& o, std::string_view v) { o.feature = v; return true; }},
-      {{"OPSMETER_SPOOL_DIR", "spool_dir"},
-       [](Options& o, std::string_view v) { o.spool_dir = v; return true; }},
+      {{"OPSMETER_SPOOL_DIR", "spool.dir"},
+       [](Options& o, std::string_view v) { o.spool.dir = v; return true; }},
       {{"OPSMETER_TIMEOUT_MS", "timeout"},
        [](Options& o, std::string_view v) {
          const auto ms = parse_int(v);

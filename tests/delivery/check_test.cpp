@@ -57,7 +57,7 @@ TEST(Check, ReportsTheTlsConnectionAndCertificate) {
   testing::MockIngestServer server(test::tls_mock_options());
   ASSERT_TRUE(server.start()) << server.last_error();
   Options o = options_for(server.base_url());
-  o.ca_bundle = pki.ca;
+  o.tls.ca_bundle = pki.ca;
   const CheckResult r = check_workspace(o, 5s);
   ASSERT_TRUE(r.ok()) << to_string(r.error) << ": " << r.detail;
   EXPECT_TRUE(r.connection.tls_handshake);
@@ -109,7 +109,7 @@ TEST(Check, UntrustedCertificateIsTls) {
   testing::MockIngestServer server(test::tls_mock_options(pki.untrusted_cert, pki.untrusted_key));
   ASSERT_TRUE(server.start()) << server.last_error();
   Options o = options_for(server.base_url());
-  o.ca_bundle = pki.ca;
+  o.tls.ca_bundle = pki.ca;
   const CheckResult r = check_workspace(o, 5s);
   EXPECT_EQ(r.error, CheckError::kTls);
   EXPECT_NE(r.detail.find("ca_bundle"), std::string::npos) << r.detail;

@@ -64,8 +64,8 @@ class ClientIntegration : public ::testing::Test {
     Options o;
     o.api_key = "test-key";
     o.base_url = server_.base_url() + "/";  // trailing slash is stripped
-    o.retry_base_delay = 5ms;
-    o.retry_max_delay = 20ms;
+    o.retry.base_delay = 5ms;
+    o.retry.max_delay = 20ms;
     // Sanitizer builds on a loaded 2-core machine can take longer than 600 ms to answer; a
     // spurious timeout would add a retry and change the exact request counts asserted here.
     // Tests about timeouts set their own.

@@ -100,7 +100,7 @@ TEST_F(ClientIntegration, ThrottleWithHttpDateWaitsUntilThatDate) {
 TEST_F(ClientIntegration, PlanLimitPausesDropsQueuedAndResumesAfterWindow) {
   Options o = options();
   o.max_in_flight = 1;
-  o.pause_window = 400ms;
+  o.pause.window = 400ms;
   std::vector<PauseEvent> events;
   std::mutex events_mu;
   o.on_pause = [&](const PauseEvent& e) {
@@ -168,7 +168,7 @@ TEST_F(ClientIntegration, ServerErrorThenSuccessResendsTheSameId) {
 TEST_F(ClientIntegration, RetriesExhaustedAfterMaxRetries) {
   server_.push_fault(Fault::http_status(500), 3);
   Options o = options();
-  o.max_retries = 2;
+  o.retry.max_retries = 2;
   Client client = test::make_client(o);
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(make_record(id)).queued());
@@ -230,7 +230,7 @@ TEST_F(ClientIntegration, TimeoutIsRetriedWithSameId) {
   server_.push_fault(Fault::delay_for(3000ms));  // longer than the client timeout
   Options o = options();
   o.timeout = 300ms;
-  o.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
+  o.retry.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
   Client client = test::make_client(o);
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(make_record(id)).queued());
@@ -311,7 +311,7 @@ TEST_F(ClientIntegration, ASlowFirstAnswerIsNotAnOutage) {
   server_.push_fault(Fault::delay_for(2000ms));  // the first request, on the first connection
   Options o = options();
   o.timeout = 300ms;
-  o.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
+  o.retry.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
   o.log_level = LogLevel::kDebug;
   Client client = test::make_client(o);
   ASSERT_TRUE(client.record(make_record()).queued());
@@ -353,7 +353,7 @@ TEST_F(ClientIntegration, LastPermittedAttemptUsesAFreshConnection) {
     server_.push_fault(Fault::http_status(503));  // the first attempt only
     Options o = options();
     o.max_in_flight = 1;  // one kept-alive connection
-    o.max_retries = max_retries;
+    o.retry.max_retries = max_retries;
     Client client = test::make_client(o);
     ASSERT_TRUE(client.record(testing::sample_record()).queued());
     ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);

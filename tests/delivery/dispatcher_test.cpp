@@ -98,7 +98,7 @@ class DispatcherTest : public ::testing::Test {
     o.base_url = "http://127.0.0.1:1";
     o.max_in_flight = max_in_flight;
     transport_.capacity_ = max_in_flight;  // an HTTP/1.1 server
-    o.pause_window = 10s;
+    o.pause.window = 10s;
     o.max_record_age = max_record_age_;
     config_ = finalize_options(o);
     shared_ = std::make_unique<SharedState>(100);
@@ -255,7 +255,7 @@ TEST_F(DispatcherTest, TransientFailuresRetrySameBodyThenGiveUp) {
   step(t0_);
   transport_.answer(503);
   step(t0_);
-  step(t0_ + 200ms);  // the first backoff is at most retry_base_delay (200 ms)
+  step(t0_ + 200ms);  // the first backoff is at most retry.base_delay (200 ms)
   ASSERT_EQ(transport_.sent.size(), 2u);
   transport_.fail(TransportError::kTimeout);
   step(t0_ + 200ms);
@@ -264,7 +264,7 @@ TEST_F(DispatcherTest, TransientFailuresRetrySameBodyThenGiveUp) {
   EXPECT_EQ(transport_.sent[2].body, transport_.sent[0].body);
   transport_.fail(TransportError::kNetwork);
   step(t0_ + 600ms);
-  // Only the last permitted attempt (the third, max_retries = 2) goes on a fresh connection.
+  // Only the last permitted attempt (the third, retry.max_retries = 2) goes on a fresh connection.
   EXPECT_FALSE(transport_.sent[0].fresh_connection);
   EXPECT_FALSE(transport_.sent[1].fresh_connection);
   EXPECT_TRUE(transport_.sent[2].fresh_connection);
@@ -389,7 +389,7 @@ TEST_F(DispatcherTest, TransferThatFailsToStartIsRetriedLikeANetworkFailure) {
   EXPECT_EQ(dispatcher_->retry_waiting(), 1u);
   EXPECT_EQ(dispatcher_->in_flight(), 0u);
   EXPECT_EQ(shared_->requests_sent.load(), 0u);  // nothing reached the wire
-  step(t0_ + 200ms);  // the first backoff is at most retry_base_delay
+  step(t0_ + 200ms);  // the first backoff is at most retry.base_delay
   ASSERT_EQ(transport_.sent.size(), 1u);
   transport_.answer(200);
   step(t0_ + 200ms);

@@ -33,8 +33,8 @@ TEST(Metrics, TheExpositionParsesAndCountsDeliveries) {
   EXPECT_EQ(stats.delivered, 3u);
   EXPECT_GE(stats.last_delivered_at, before - 1s);  // the step's wall time, ms precision
   EXPECT_EQ(stats.oldest_pending_age, 0ms);
-  EXPECT_EQ(stats.queue_capacity, o.queue_capacity);
-  EXPECT_EQ(stats.queue_max_bytes, o.queue_max_bytes);
+  EXPECT_EQ(stats.queue_capacity, o.queue.capacity);
+  EXPECT_EQ(stats.queue_max_bytes, o.queue.max_bytes);
 
   const std::string text = to_prometheus_text(stats, client.status(), "service=\"checkout\"");
   const std::string path = test::scratch_dir() + "/metrics.txt";

@@ -53,30 +53,30 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Options, MaxRetryAfterIsAtLeastTheThrottleFloor) {
   Options o;
   o.api_key = "k";
-  o.max_retry_after = std::chrono::milliseconds(0);
+  o.retry.max_retry_after = std::chrono::milliseconds(0);
   const Config config = finalize_options(o);
   EXPECT_EQ(config.policy.max_retry_after, kMinThrottle);
   ASSERT_EQ(config.warnings.size(), 1u);
-  EXPECT_NE(config.warnings[0].find("max_retry_after out of range"), std::string::npos);
+  EXPECT_NE(config.warnings[0].find("retry.max_retry_after out of range"), std::string::npos);
 }
 
 TEST(Options, QueueBoundsAreClampedWithAWarning) {
   Options o;
   o.api_key = "k";
-  EXPECT_EQ(finalize_options(o).options.queue_capacity, 100000u);  // the defaults
-  EXPECT_EQ(finalize_options(o).options.queue_max_bytes, std::size_t{32} << 20);
-  o.queue_capacity = 0;
-  o.queue_max_bytes = 1;
+  EXPECT_EQ(finalize_options(o).options.queue.capacity, 100000u);  // the defaults
+  EXPECT_EQ(finalize_options(o).options.queue.max_bytes, std::size_t{32} << 20);
+  o.queue.capacity = 0;
+  o.queue.max_bytes = 1;
   Config config = finalize_options(o);
-  EXPECT_EQ(config.options.queue_capacity, 1u);
-  EXPECT_EQ(config.options.queue_max_bytes, std::size_t{64} << 10);
+  EXPECT_EQ(config.options.queue.capacity, 1u);
+  EXPECT_EQ(config.options.queue.max_bytes, std::size_t{64} << 10);
   ASSERT_EQ(config.warnings.size(), 2u);
-  EXPECT_NE(config.warnings[1].find("queue_max_bytes out of range"), std::string::npos);
-  o.queue_capacity = 5000000;
-  o.queue_max_bytes = std::size_t{1} << 40;
+  EXPECT_NE(config.warnings[1].find("queue.max_bytes out of range"), std::string::npos);
+  o.queue.capacity = 5000000;
+  o.queue.max_bytes = std::size_t{1} << 40;
   config = finalize_options(o);
-  EXPECT_EQ(config.options.queue_capacity, 1000000u);
-  EXPECT_EQ(config.options.queue_max_bytes, std::size_t{16} << 30);
+  EXPECT_EQ(config.options.queue.capacity, 1000000u);
+  EXPECT_EQ(config.options.queue.max_bytes, std::size_t{16} << 30);
 }
 
 }  // namespace
@@ -90,10 +90,10 @@ TEST(Options, TheStartupLineGivesTheEffectiveConfiguration) {
   Options o;
   o.api_key = "secret-key-123";
   o.base_url = "https://api.opsmeter.io";
-  o.proxy = "http://user:proxy-pass@proxy.internal:3128";
-  o.queue_capacity = 5000;
-  o.queue_max_bytes = std::size_t{8} << 20;
-  o.spool_dir = "/var/spool/opsmeter";
+  o.proxy.url = "http://user:proxy-pass@proxy.internal:3128";
+  o.queue.capacity = 5000;
+  o.queue.max_bytes = std::size_t{8} << 20;
+  o.spool.dir = "/var/spool/opsmeter";
   const std::string line = describe_delivery(finalize_options(o));
   for (const char* part : {"sending telemetry to https://api.opsmeter.io/v1/ingest/llm-request",
                            "via proxy", "TLS trusts the system CA store", "queue 5000 records / 8.0 MiB",

@@ -87,7 +87,7 @@ TEST(Outage, RecordsAreHeldAndEachDeliveredOnceWhenTheServerReturns) {
 // connections when the server drops every connection (three of them held unanswered, reset
 // with the rest) and refuses new ones; libcurl resends some on fresh connections, refused.
 // Every record is held and delivered when the server is back, none is retired as
-// retries_exhausted, every one is stored, and no id reaches a server more than 1 + max_retries
+// retries_exhausted, every one is stored, and no id reaches a server more than 1 + retry.max_retries
 // times. (The two servers share no storage: a record stored by the first whose answer the stop
 // cut off is sent again and stored by the second too, where one ingest API would count it as a
 // duplicate.)
@@ -97,8 +97,8 @@ TEST(Outage, NothingIsLostAsAnOutageBegins) {
   const int port = first.port();
   test::LogCapture logs;
   Options o = outage_options(first.base_url(), logs);
-  o.unreachable_probe_min = 200ms;
-  o.unreachable_probe_max = 400ms;
+  o.outage_probe.min = 200ms;
+  o.outage_probe.max = 400ms;
   // A sanitizer build on a loaded 2-core machine can take longer than 600 ms to answer, and a
   // run of such timeouts is itself an outage (6 of the last 8 requests unanswered): a second
   // one, not the one under test. bench/noisy_api.sh runs this with the default timeout.
@@ -151,7 +151,7 @@ TEST(Outage, NothingIsLostAsAnOutageBegins) {
   stored.insert(stored_second.begin(), stored_second.end());
   EXPECT_EQ(stored.size(), static_cast<std::size_t>(kRecords));
   EXPECT_EQ(first.duplicate_count() + second.duplicate_count(), 0u);
-  for (const auto& [id, times] : on_the_wire) EXPECT_LE(times, 1 + o.max_retries) << id;
+  for (const auto& [id, times] : on_the_wire) EXPECT_LE(times, 1 + o.retry.max_retries) << id;
   const auto all_lines = [&] {
     std::string all;
     for (const auto& line : logs.lines()) all += line + "\n";
@@ -170,8 +170,8 @@ TEST(Outage, LongerThanMaxRecordAgeDropsThemAsTooOld) {
   test::LogCapture logs;
   Options o = outage_options(url, logs);
   o.max_record_age = 1s;
-  o.unreachable_probe_min = 50ms;
-  o.unreachable_probe_max = 50ms;
+  o.outage_probe.min = 50ms;
+  o.outage_probe.max = 50ms;
   Client client = test::make_client(o);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
   ASSERT_TRUE(outage_lasts(client, 1500ms));

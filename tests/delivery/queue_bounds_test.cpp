@@ -26,8 +26,8 @@ Options down_options() {
   Options o;
   o.api_key = "test-key";
   o.base_url = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());  // nothing listens
-  o.unreachable_probe_min = 1h;  // one probe, then the records wait
-  o.unreachable_probe_max = 1h;
+  o.outage_probe.min = 1h;  // one probe, then the records wait
+  o.outage_probe.max = 1h;
   o.log_level = LogLevel::kError;
   o.shutdown_timeout = 100ms;  // what is still queued then is dropped as shutdown
   return o;
@@ -53,7 +53,7 @@ int record_padded(Client& client, int n, std::size_t padding) {
 
 TEST(QueueBounds, TheByteBoundHoldsWhileTheServerIsDown) {
   Options o = down_options();
-  o.queue_max_bytes = 256 * 1024;
+  o.queue.max_bytes = 256 * 1024;
   Client client = test::make_client(o);
   // Each record holds its 0.5 KiB slot and a 1 KiB string (plus an id on the heap): at most
   // 256 KiB / 1.5 KiB of them fit, whatever the record bound (100,000) says.
@@ -77,7 +77,7 @@ TEST(QueueBounds, TheByteBoundHoldsWhileTheServerIsDown) {
 
 TEST(QueueBounds, TheRecordBoundHoldsWhileTheServerIsDown) {
   Options o = down_options();
-  o.queue_capacity = 100;
+  o.queue.capacity = 100;
   Client client = test::make_client(o);
   const int queued = record_padded(client, 1000, 0);
   EXPECT_GE(queued, 100);

@@ -26,7 +26,7 @@ TEST(RateLimit, BurstAgainstATokenBucketIsDeliveredWholeWithFew429s) {
   Options o;
   o.api_key = "test-key";
   o.base_url = server.base_url();
-  o.queue_capacity = 20000;
+  o.queue.capacity = 20000;
   o.max_record_age = 10min;
   o.on_log = logs.sink();
   o.log_level = LogLevel::kInfo;

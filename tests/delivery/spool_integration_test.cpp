@@ -46,7 +46,7 @@ Options spool_options(const std::string& base_url, const std::string& dir) {
   Options o;
   o.api_key = "test-key";
   o.base_url = base_url;
-  o.spool_dir = dir;
+  o.spool.dir = dir;
   o.log_level = LogLevel::kError;
   o.timeout = 5s;  // a loaded machine must not turn a slow answer into a resend
   return o;
@@ -261,9 +261,9 @@ TEST(SpoolDelivery, DuringAnOutageTheOldestQueuedGoToTheSpoolAndComeBackAfter) {
   TempDir dir;
   const int port = testing::unused_loopback_port();
   Options o = spool_options(loopback_url(port), dir.path());
-  o.queue_capacity = 1000;
-  o.unreachable_probe_min = 50ms;
-  o.unreachable_probe_max = 200ms;
+  o.queue.capacity = 1000;
+  o.outage_probe.min = 50ms;
+  o.outage_probe.max = 200ms;
   Client client = test::make_client(o);
   std::set<std::string> ids;
   const auto record = [&](int n) {
@@ -303,9 +303,9 @@ TEST(SpoolDelivery, AtMaxBytesTheOldestRecordsAreDroppedAndCounted) {
   TempDir dir;
   const int port = testing::unused_loopback_port();
   Options o = spool_options(loopback_url(port), dir.path());
-  o.spool_max_bytes = 64 * 1024;
-  o.unreachable_probe_min = 1h;
-  o.unreachable_probe_max = 1h;
+  o.spool.max_bytes = 64 * 1024;
+  o.outage_probe.min = 1h;
+  o.outage_probe.max = 1h;
   std::vector<std::string> ids;
   {
     Client client = test::make_client(o);
@@ -347,8 +347,8 @@ TEST(SpoolDelivery, ClientsStartedAgainAndAgainDuringAnOutageLeaveEachRecordOnDi
   TempDir dir;
   const int port = testing::unused_loopback_port();
   Options o = spool_options(loopback_url(port), dir.path());
-  o.unreachable_probe_min = 1h;
-  o.unreachable_probe_max = 1h;
+  o.outage_probe.min = 1h;
+  o.outage_probe.max = 1h;
   std::set<std::string> ids;
   const auto run_client = [&](int n) {
     Client client = test::make_client(o);

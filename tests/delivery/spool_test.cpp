@@ -391,7 +391,7 @@ TEST(Spool, APartialWriteIsCutBackToWholeLines) {
   EXPECT_EQ(reader.take_dropped(), 0u) << "no torn line left behind";
 }
 
-// A spool that cannot make its directory (spool_dir is a regular file here) loses records, but
+// A spool that cannot make its directory (spool.dir is a regular file here) loses records, but
 // never silently: each one is counted.
 TEST(Spool, RecordsThatCannotBeWrittenAreCounted) {
   TempDir root;

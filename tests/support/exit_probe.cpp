@@ -19,7 +19,7 @@ opsmeter::Options probe_options(const char* base_url, const char* ca_bundle) {
   opsmeter::Options o;
   o.api_key = "test-key";
   o.base_url = base_url;
-  o.ca_bundle = ca_bundle;
+  o.tls.ca_bundle = ca_bundle;
   o.max_in_flight = 8;
   o.on_log = [](opsmeter::LogLevel, std::string_view) {};
   return o;

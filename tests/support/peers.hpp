@@ -15,7 +15,7 @@ namespace opsmeter::test {
 
 // Certificates made once per test process in a scratch folder (tests/tls/make_test_pki.sh).
 struct TestPki {
-  std::string ca;  // the CA to trust (Options::ca_bundle)
+  std::string ca;  // the CA to trust (Options::tls.ca_bundle)
   std::string server_cert, server_key;          // localhost, 127.0.0.1, ::1
   std::string wrong_host_cert, wrong_host_key;  // wrong.example only
   std::string untrusted_cert, untrusted_key;    // signed by a CA nobody trusts

@@ -26,11 +26,11 @@ namespace {
 opsmeter::Options options(const char* dir, const char* base_url) {
   opsmeter::Options o;
   o.api_key = "test-key";
-  o.spool_dir = dir;
+  o.spool.dir = dir;
   o.base_url = base_url;
   o.log_level = opsmeter::LogLevel::kError;
-  o.unreachable_probe_min = std::chrono::hours(1);
-  o.unreachable_probe_max = std::chrono::hours(1);
+  o.outage_probe.min = std::chrono::hours(1);
+  o.outage_probe.max = std::chrono::hours(1);
   return o;
 }
 
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     std::printf("delivered %llu\n", static_cast<unsigned long long>(client.stats().delivered));
     return 0;
   }
-  if (mode == "outage") o.queue_capacity = 100;
+  if (mode == "outage") o.queue.capacity = 100;
   std::vector<std::string> ids;
   opsmeter::Client client(o);
   for (int i = 0; i < count; ++i) {

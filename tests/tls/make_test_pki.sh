@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the certificates the TLS tests use, fresh at test time, in DIR:
-#   ca.pem                    the test CA the client trusts (Options::ca_bundle)
+#   ca.pem                    the test CA the client trusts (Options::tls.ca_bundle)
 #   server.pem/.key           localhost, 127.0.0.1 and ::1, signed by the test CA
 #   wrong-host.pem/.key       wrong.example only, signed by the test CA (name mismatch)
 #   untrusted.pem/.key        localhost and 127.0.0.1, signed by a CA the client does not trust

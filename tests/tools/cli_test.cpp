@@ -423,7 +423,7 @@ TEST(Cli, SendDeliversEachValidRecordOnceAndSkipsTheRest) {
   // stored 50, the rest duplicates of stored ids; none the client did not count.
   EXPECT_EQ(server.request_count() - 50u, server.duplicate_count());
   EXPECT_LE(server.request_count(), doc["requestsSent"].get<std::size_t>());
-  EXPECT_LE(doc["requestsSent"].get<std::size_t>(), 50u * 3u);  // at most 1 + max_retries each
+  EXPECT_LE(doc["requestsSent"].get<std::size_t>(), 50u * 3u);  // at most 1 + retry.max_retries each
 
   lines.pop_back();
   server.reset();

@@ -55,7 +55,7 @@ TEST(Fork, ChildStartsAfreshAndNeverTouchesTheParentsConnectionsOrRecords) {
   Options o;
   o.api_key = "test-key";
   o.base_url = server.base_url();
-  o.ca_bundle = pki.ca;
+  o.tls.ca_bundle = pki.ca;
   o.timeout = 5s;
   o.on_log = logs.sink();
   Client client = test::make_client(o);

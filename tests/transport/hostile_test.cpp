@@ -29,8 +29,8 @@ Options hostile_options(const std::string& base_url, test::LogCapture& logs) {
   o.api_key = "test-key";
   o.base_url = base_url;
   o.timeout = 300ms;
-  o.retry_base_delay = 5ms;
-  o.retry_max_delay = 20ms;
+  o.retry.base_delay = 5ms;
+  o.retry.max_delay = 20ms;
   o.shutdown_timeout = 500ms;
   o.log_level = LogLevel::kDebug;
   o.on_log = logs.sink();

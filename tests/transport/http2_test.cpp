@@ -21,10 +21,10 @@ Options h2_options(const std::string& base_url, test::LogCapture& logs) {
   Options o;
   o.api_key = "test-key";
   o.base_url = base_url;
-  o.ca_bundle = test::test_pki().ca;
+  o.tls.ca_bundle = test::test_pki().ca;
   o.timeout = 5s;  // sanitizer builds
-  o.retry_base_delay = 5ms;
-  o.retry_max_delay = 20ms;
+  o.retry.base_delay = 5ms;
+  o.retry.max_delay = 20ms;
   o.log_level = LogLevel::kDebug;
   o.on_log = logs.sink();
   return o;
@@ -36,7 +36,7 @@ TEST(Http2, ThousandRecordsMultiplexedOnOneConnection) {
   test::LogCapture logs;
   Options o = h2_options(server.base_url(), logs);
   o.max_in_flight = 8;
-  o.queue_capacity = 2000;
+  o.queue.capacity = 2000;
   Client client = test::make_client(o);
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(client.record(testing::sample_record()).queued());
   // Sample the connections while the records go out: HTTP/2 carries all 8 streams on one.
@@ -104,7 +104,7 @@ TEST(Http2, PaymentRequiredOverHttp2PausesTelemetry) {
   ASSERT_TRUE(server.start("402"));
   test::LogCapture logs;
   Options o = h2_options(server.base_url(), logs);
-  o.pause_window = 60s;
+  o.pause.window = 60s;
   Client client = test::make_client(o);
   ASSERT_TRUE(client.record(testing::sample_record()).queued());
   ASSERT_EQ(client.flush(10s), FlushResult::kFlushed);

@@ -23,7 +23,7 @@ Options client_options(const MockIngestServer& server, test::LogCapture& logs) {
   Options o;
   o.api_key = "test-key";
   o.base_url = server.base_url();
-  o.ca_bundle = test::test_pki().ca;
+  o.tls.ca_bundle = test::test_pki().ca;
   o.timeout = 5s;
   o.max_in_flight = 2;
   o.log_level = LogLevel::kDebug;
@@ -73,7 +73,7 @@ TEST_F(ProxyIntegration, HttpTargetIsForwardedNotTunnelled) {
   test::Tinyproxy proxy;
   ASSERT_TRUE(proxy.start());
   Options o = client_options(server, logs_);
-  o.proxy = proxy.url();
+  o.proxy.url = proxy.url();
   Client client = test::make_client(o);
   deliver(client, 4);
   EXPECT_EQ(server.stored_count(), 4u);
@@ -90,14 +90,14 @@ TEST_F(ProxyIntegration, ProxyCredentialsAreUsedAndNeverLogged) {
   ASSERT_TRUE(proxy.start("opsuser", "pr0xy-s3cret"));
   {
     Options o = client_options(server, logs_);
-    o.proxy = "http://opsuser:pr0xy-s3cret@127.0.0.1:" + std::to_string(proxy.port());
+    o.proxy.url = "http://opsuser:pr0xy-s3cret@127.0.0.1:" + std::to_string(proxy.port());
     Client client = test::make_client(o);
     deliver(client, 3);  // tinyproxy answers 407 without the right credentials
   }
   {
     Options o = client_options(server, logs_);
-    o.proxy = "http://opsuser:wrong-s3cret@127.0.0.1:" + std::to_string(proxy.port());
-    o.max_retries = 0;
+    o.proxy.url = "http://opsuser:wrong-s3cret@127.0.0.1:" + std::to_string(proxy.port());
+    o.retry.max_retries = 0;
     Client client = test::make_client(o);
     ASSERT_TRUE(client.record(testing::sample_record()).queued());
     ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -108,9 +108,9 @@ TEST_F(ProxyIntegration, ProxyCredentialsAreUsedAndNeverLogged) {
   }
   {
     Options o = client_options(server, logs_);
-    o.proxy = "http://opsuser:dead-s3cret@127.0.0.1:" +
+    o.proxy.url = "http://opsuser:dead-s3cret@127.0.0.1:" +
               std::to_string(testing::unused_loopback_port());
-    o.max_retries = 0;
+    o.retry.max_retries = 0;
     Client client = test::make_client(o);
     ASSERT_TRUE(client.record(testing::sample_record()).queued());
     // No proxy to connect to: the ingest API is unreachable and the record is held.
@@ -147,8 +147,8 @@ TEST_F(ProxyIntegration, NoProxyBypassesTheProxy) {
   MockIngestServer server;
   ASSERT_TRUE(server.start()) << server.last_error();
   Options o = client_options(server, logs_);
-  o.proxy = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());  // dead
-  o.no_proxy = "127.0.0.1";
+  o.proxy.url = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port());  // dead
+  o.proxy.no_proxy = "127.0.0.1";
   Client client = test::make_client(o);
   deliver(client, 3);
   EXPECT_EQ(server.stored_count(), 3u);

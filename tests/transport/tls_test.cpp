@@ -38,9 +38,9 @@ class HttpsMock : public ::testing::Test {
     Options o;
     o.api_key = "test-key";
     o.base_url = server_->base_url();
-    o.ca_bundle = pki_->ca;
-    o.retry_base_delay = 5ms;
-    o.retry_max_delay = 20ms;
+    o.tls.ca_bundle = pki_->ca;
+    o.retry.base_delay = 5ms;
+    o.retry.max_delay = 20ms;
     o.timeout = 5s;  // sanitizer builds; tests about timeouts set their own
     o.log_level = LogLevel::kDebug;
     o.on_log = logs_.sink();
@@ -82,7 +82,7 @@ TEST_F(HttpsMock, ThrottleWaitsForRetryAfterAndResendsSameId) {
 TEST_F(HttpsMock, PlanLimitPausesTelemetry) {
   server_->set_plan_limit(0);
   Options o = options();
-  o.pause_window = 60s;
+  o.pause.window = 60s;
   Client client = test::make_client(o);
   ASSERT_TRUE(client.record(testing::sample_record()).queued());
   ASSERT_EQ(client.flush(kGenerous), FlushResult::kFlushed);
@@ -113,7 +113,7 @@ TEST_F(HttpsMock, TimeoutIsRetriedWithSameId) {
   server_->push_fault(Fault::delay_for(3000ms));
   Options o = options();
   o.timeout = 300ms;
-  o.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
+  o.retry.max_retries = 5;  // a loaded (sanitizer) machine may time out a normal answer too
   Client client = test::make_client(o);
   const std::string id = new_request_id();
   ASSERT_TRUE(client.record(testing::sample_record(id)).queued());
@@ -156,13 +156,13 @@ std::vector<std::string> expect_refused(const std::string& cert, const std::stri
   Options o;
   o.api_key = "secret-key-123";
   o.base_url = server.base_url();
-  o.ca_bundle = ca_bundle;
-  o.max_retries = 1;
+  o.tls.ca_bundle = ca_bundle;
+  o.retry.max_retries = 1;
   // Under TSan, loading the system CA store and the handshake can outlast 600 ms; a timeout
   // would then be the last error instead of the TLS refusal this test is about.
   o.timeout = 5s;
-  o.unreachable_probe_min = 10ms;  // probes come quickly
-  o.unreachable_probe_max = 10ms;
+  o.outage_probe.min = 10ms;  // probes come quickly
+  o.outage_probe.max = 10ms;
   o.on_log = logs.sink();
   Client client = test::make_client(o);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(client.record(testing::sample_record()).queued());

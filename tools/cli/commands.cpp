@@ -173,10 +173,10 @@ int send(const Settings& settings, std::ostream& out) {
   if (!batch) return kExitUsage;
   constexpr std::size_t kMaxQueue = 1000000;
   Options options = settings.options;
-  options.queue_capacity = std::clamp<std::size_t>(batch->valid.size(), 10000, kMaxQueue);
+  options.queue.capacity = std::clamp<std::size_t>(batch->valid.size(), 10000, kMaxQueue);
   // The records are in memory already: they move into the queue, so its byte bound would only
   // refuse some of them.
-  options.queue_max_bytes = std::size_t{16} << 30;
+  options.queue.max_bytes = std::size_t{16} << 30;
   auto own = std::make_shared<OwnRecords>();
   for (const LlmCallRecord& r : batch->valid) own->ids.insert(r.external_request_id);
   options.on_result = [own](const DeliveryReport& report) {

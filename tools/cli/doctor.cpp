@@ -138,15 +138,15 @@ void check_config(Step& step, const Options& options, const ClientStatus& state)
   std::vector<std::string> problems = options.environment_errors;
   std::string fix;
   if (!problems.empty()) fix = "correct or unset each variable named above (the README lists the valid values)";
-  if (!options.ca_bundle.empty()) {
-    if (const std::string why = unreadable(options.ca_bundle, false); !why.empty()) {
-      problems.push_back("the CA file " + options.ca_bundle + " (OPSMETER_CA_BUNDLE / --ca-bundle): " + why);
+  if (!options.tls.ca_bundle.empty()) {
+    if (const std::string why = unreadable(options.tls.ca_bundle, false); !why.empty()) {
+      problems.push_back("the CA file " + options.tls.ca_bundle + " (OPSMETER_CA_BUNDLE / --ca-bundle): " + why);
       fix += std::string(fix.empty() ? "" : "; ") + "point OPSMETER_CA_BUNDLE (or --ca-bundle) at a readable PEM file";
     }
   }
-  if (!options.ca_path.empty()) {
-    if (const std::string why = unreadable(options.ca_path, true); !why.empty()) {
-      problems.push_back("the CA directory " + options.ca_path + " (OPSMETER_CA_PATH): " + why);
+  if (!options.tls.ca_path.empty()) {
+    if (const std::string why = unreadable(options.tls.ca_path, true); !why.empty()) {
+      problems.push_back("the CA directory " + options.tls.ca_path + " (OPSMETER_CA_PATH): " + why);
       fix += std::string(fix.empty() ? "" : "; ") + "point OPSMETER_CA_PATH at a readable directory of CA files";
     }
   }
@@ -157,8 +157,8 @@ void check_config(Step& step, const Options& options, const ClientStatus& state)
     return;
   }
   std::string detail = "OPSMETER_* values valid";
-  if (!options.ca_bundle.empty()) detail += "; CA file " + options.ca_bundle;
-  if (!options.ca_path.empty()) detail += "; CA directory " + options.ca_path;
+  if (!options.tls.ca_bundle.empty()) detail += "; CA file " + options.tls.ca_bundle;
+  if (!options.tls.ca_path.empty()) detail += "; CA directory " + options.tls.ca_path;
   for (const std::string& warning : state.config_warnings) detail += "; adjusted: " + warning;
   pass(step, detail);
 }
@@ -193,9 +193,9 @@ void check_connection(Step& dns, Step& tcp, Step& tls, Step& workspace, const Op
   if (!https) {
     skip(tls, "plain http: no TLS");
   } else if (!c.tls_handshake) {
-    if (!options.ca_bundle.empty() && !unreadable(options.ca_bundle, false).empty()) {
+    if (!options.tls.ca_bundle.empty() && !unreadable(options.tls.ca_bundle, false).empty()) {
       fail(tls, failure,
-           "the CA file " + options.ca_bundle + " cannot be read (see config): point OPSMETER_CA_BUNDLE "
+           "the CA file " + options.tls.ca_bundle + " cannot be read (see config): point OPSMETER_CA_BUNDLE "
            "(or --ca-bundle) at a readable PEM file");
     } else {
       fail(tls, failure,

@@ -122,7 +122,7 @@ int run(int argc, char** argv) {
   settings.options = opsmeter::Options::from_environment(base);
   if (have_api_key) settings.options.api_key = api_key;
   if (have_base_url) settings.options.base_url = base_url;
-  if (have_ca_bundle) settings.options.ca_bundle = ca_bundle;
+  if (have_ca_bundle) settings.options.tls.ca_bundle = ca_bundle;
 
   if (command == "doctor") return doctor(settings, std::cout);
   if (command == "status") return status(settings, std::cout);

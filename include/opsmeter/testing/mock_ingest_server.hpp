@@ -86,7 +86,7 @@ struct MockIngestOptions {
   // two segments, the second after the client's ACK), for measuring clients against one.
   bool tcp_nodelay = true;
   // Both set: serve HTTPS (HTTP/1.1 over TLS) with this PEM certificate chain and key; clients
-  // trust it through Options::ca_bundle. Empty: plain HTTP.
+  // trust it through Options::tls.ca_bundle. Empty: plain HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
 };

@@ -18,10 +18,6 @@ class CurlLibrary {
   static CurlLibrary& real() noexcept;
 
   using WriteCallback = std::size_t (*)(char*, std::size_t, std::size_t, void*);
-  using PrereqCallback = int (*)(void*, char*, char*, int, int);
-  using ResolverStartCallback = int (*)(void*, void*, void*);
-  using OpenSocketCallback = curl_socket_t (*)(void*, curlsocktype, curl_sockaddr*);
-  using CloseSocketCallback = int (*)(void*, curl_socket_t);
 
   virtual CURL* easy_init() { return curl_easy_init(); }
   virtual void easy_cleanup(CURL* e) { curl_easy_cleanup(e); }
@@ -30,21 +26,6 @@ class CurlLibrary {
     return curl_easy_setopt(e, o, v);
   }
   virtual CURLcode easy_setopt_size(CURL* e, CURLoption o, curl_off_t v) {
-    return curl_easy_setopt(e, o, v);
-  }
-  virtual CURLcode easy_setopt_write(CURL* e, CURLoption o, WriteCallback v) {
-    return curl_easy_setopt(e, o, v);
-  }
-  virtual CURLcode easy_setopt_prereq(CURL* e, CURLoption o, PrereqCallback v) {
-    return curl_easy_setopt(e, o, v);
-  }
-  virtual CURLcode easy_setopt_resolver_start(CURL* e, CURLoption o, ResolverStartCallback v) {
-    return curl_easy_setopt(e, o, v);
-  }
-  virtual CURLcode easy_setopt_opensocket(CURL* e, CURLoption o, OpenSocketCallback v) {
-    return curl_easy_setopt(e, o, v);
-  }
-  virtual CURLcode easy_setopt_closesocket(CURL* e, CURLoption o, CloseSocketCallback v) {
     return curl_easy_setopt(e, o, v);
   }
   virtual CURLcode easy_getinfo_long(CURL* e, CURLINFO i, long* out) { return curl_easy_getinfo(e, i, out); }
@@ -61,16 +42,10 @@ class CurlLibrary {
   CURLcode easy_setopt(CURL* e, CURLoption option, T value) {
     if constexpr (std::is_same_v<T, long>) {
       return easy_setopt_long(e, option, value);
-    } else if constexpr (std::is_same_v<T, WriteCallback>) {
-      return easy_setopt_write(e, option, value);
-    } else if constexpr (std::is_same_v<T, PrereqCallback>) {
-      return easy_setopt_prereq(e, option, value);
-    } else if constexpr (std::is_same_v<T, ResolverStartCallback>) {
-      return easy_setopt_resolver_start(e, option, value);
-    } else if constexpr (std::is_same_v<T, OpenSocketCallback>) {
-      return easy_setopt_opensocket(e, option, value);
-    } else if constexpr (std::is_same_v<T, CloseSocketCallback>) {
-      return easy_setopt_closesocket(e, option, value);
+    } else if constexpr (std::is_pointer_v<T> && std::is_function_v<std::remove_pointer_t<T>>) {
+      // A callback goes to libcurl as it is: the seam's tests fail options by their long and
+      // pointer values, and no test needs a callback's setting to fail.
+      return curl_easy_setopt(e, option, value);
     } else if constexpr (std::is_same_v<T, curl_off_t>) {
       return easy_setopt_size(e, option, value);
     } else {

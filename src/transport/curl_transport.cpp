@@ -290,6 +290,11 @@ class CurlTransport final : public Transport {
   CURLcode configure(Slot& slot) {
     CURL* e = slot.easy;
     const auto set = [this, e](CURLoption option, auto value) { return curl_.easy_setopt(e, option, value); };
+    // A callback and the pointer libcurl hands it.
+    const auto callback = [&set](CURLoption option, auto function, CURLoption data_option, void* data) {
+      const CURLcode code = set(option, function);
+      return code != CURLE_OK ? code : set(data_option, data);
+    };
     const CURLcode common = set_connection_options(set, settings_);
     if (common != CURLE_OK) return common;
     const CURLcode codes[] = {
@@ -303,18 +308,12 @@ class CurlTransport final : public Transport {
         set(CURLOPT_PIPEWAIT, settings_.url.rfind("https://", 0) == 0 ? 1L : 0L),
         set(CURLOPT_TCP_KEEPALIVE, 1L),
         set(CURLOPT_TCP_NODELAY, 1L),
-        set(CURLOPT_WRITEFUNCTION, &on_body),
-        set(CURLOPT_WRITEDATA, &slot),
-        set(CURLOPT_HEADERFUNCTION, &on_header),
-        set(CURLOPT_HEADERDATA, &slot),
-        set(CURLOPT_PREREQFUNCTION, &on_request),
-        set(CURLOPT_PREREQDATA, &slot),
-        set(CURLOPT_RESOLVER_START_FUNCTION, &on_resolver_start),
-        set(CURLOPT_RESOLVER_START_DATA, &slot),
-        set(CURLOPT_OPENSOCKETFUNCTION, &on_open_socket),
-        set(CURLOPT_OPENSOCKETDATA, &slot),
-        set(CURLOPT_CLOSESOCKETFUNCTION, &on_close_socket),
-        set(CURLOPT_CLOSESOCKETDATA, &sockets_),
+        callback(CURLOPT_WRITEFUNCTION, &on_body, CURLOPT_WRITEDATA, &slot),
+        callback(CURLOPT_HEADERFUNCTION, &on_header, CURLOPT_HEADERDATA, &slot),
+        callback(CURLOPT_PREREQFUNCTION, &on_request, CURLOPT_PREREQDATA, &slot),
+        callback(CURLOPT_RESOLVER_START_FUNCTION, &on_resolver_start, CURLOPT_RESOLVER_START_DATA, &slot),
+        callback(CURLOPT_OPENSOCKETFUNCTION, &on_open_socket, CURLOPT_OPENSOCKETDATA, &slot),
+        callback(CURLOPT_CLOSESOCKETFUNCTION, &on_close_socket, CURLOPT_CLOSESOCKETDATA, &sockets_),
         set(CURLOPT_PRIVATE, &slot),
         set(CURLOPT_ERRORBUFFER, slot.error_buffer),
     };

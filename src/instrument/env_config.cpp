@@ -2,6 +2,7 @@
 // keeps the base's value, is logged and is kept in Options::environment_errors.
 #include <strings.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -42,60 +43,52 @@ struct Entry {
   Apply apply;
 };
 
+// The option `field` selects, set to the value `parse` reads, when it reads one (a text option
+// reads any value).
+template <typename Field>
+Apply text(Field field) {
+  return [field](Options& o, std::string_view v) {
+    field(o) = std::string(v);
+    return true;
+  };
+}
+template <typename Parse, typename Field>
+Apply parsed(Parse parse, Field field) {
+  return [parse, field](Options& o, std::string_view v) {
+    const auto value = parse(v);
+    if (value) field(o) = *value;
+    return value.has_value();
+  };
+}
+
+std::optional<std::chrono::milliseconds> parse_ms(std::string_view text) {
+  const std::optional<long long> ms = parse_int(text);
+  if (!ms) return std::nullopt;
+  return std::chrono::milliseconds(*ms);
+}
+
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> kEntries = {
-      {{"OPSMETER_API_KEY", "api_key"},
-       [](Options& o, std::string_view v) { o.api_key = v; return true; }},
-      {{"OPSMETER_BASE_URL", "base_url (legacy name)"},
-       [](Options& o, std::string_view v) { o.base_url = v; return true; }},
-      {{"OPSMETER_API_BASE_URL", "base_url"},  // after the legacy name, so it wins
-       [](Options& o, std::string_view v) { o.base_url = v; return true; }},
+      {{"OPSMETER_API_KEY", "api_key"}, text([](Options& o) -> std::string& { return o.api_key; })},
+      {{"OPSMETER_BASE_URL", "base_url (legacy name)"}, text([](Options& o) -> std::string& { return o.base_url; })},
+      // after the legacy name, so it wins
+      {{"OPSMETER_API_BASE_URL", "base_url"}, text([](Options& o) -> std::string& { return o.base_url; })},
       {{"OPSMETER_ENVIRONMENT", "environment"},
-       [](Options& o, std::string_view v) {
-         const auto e = parse_environment(v);
-         if (e) o.environment = *e;
-         return e.has_value();
-       }},
-      {{"OPSMETER_DATA_MODE", "data_mode"},
-       [](Options& o, std::string_view v) {
-         const auto m = parse_data_mode(v);
-         if (m) o.data_mode = *m;
-         return m.has_value();
-       }},
-      {{"OPSMETER_CA_BUNDLE", "tls.ca_bundle"},
-       [](Options& o, std::string_view v) { o.tls.ca_bundle = v; return true; }},
-      {{"OPSMETER_CA_PATH", "tls.ca_path"},
-       [](Options& o, std::string_view v) { o.tls.ca_path = v; return true; }},
-      {{"OPSMETER_USER_ID_SALT", "user_id_salt"},
-       [](Options& o, std::string_view v) { o.user_id_salt = v; return true; }},
-      {{"OPSMETER_ENDPOINT_TAG", "endpoint_tag"},
-       [](Options& o, std::string_view v) { o.endpoint_tag = v; return true; }},
+       parsed(parse_environment, [](Options& o) -> Environment& { return o.environment; })},
+      {{"OPSMETER_DATA_MODE", "data_mode"}, parsed(parse_data_mode, [](Options& o) -> DataMode& { return o.data_mode; })},
+      {{"OPSMETER_CA_BUNDLE", "tls.ca_bundle"}, text([](Options& o) -> std::string& { return o.tls.ca_bundle; })},
+      {{"OPSMETER_CA_PATH", "tls.ca_path"}, text([](Options& o) -> std::string& { return o.tls.ca_path; })},
+      {{"OPSMETER_USER_ID_SALT", "user_id_salt"}, text([](Options& o) -> std::string& { return o.user_id_salt; })},
+      {{"OPSMETER_ENDPOINT_TAG", "endpoint_tag"}, text([](Options& o) -> std::string& { return o.endpoint_tag; })},
       {{"OPSMETER_PROMPT_VERSION", "prompt_version"},
-       [](Options& o, std::string_view v) { o.prompt_version = v; return true; }},
-      {{"OPSMETER_TENANT_ID", "tenant_id"},
-       [](Options& o, std::string_view v) { o.tenant_id = v; return true; }},
-      {{"OPSMETER_FEATURE_TAG", "feature"},
-       [](Options& o, std::string_view v) { o.feature = v; return true; }},
-      {{"OPSMETER_SPOOL_DIR", "spool.dir"},
-       [](Options& o, std::string_view v) { o.spool.dir = v; return true; }},
+       text([](Options& o) -> std::string& { return o.prompt_version; })},
+      {{"OPSMETER_TENANT_ID", "tenant_id"}, text([](Options& o) -> std::string& { return o.tenant_id; })},
+      {{"OPSMETER_FEATURE_TAG", "feature"}, text([](Options& o) -> std::string& { return o.feature; })},
+      {{"OPSMETER_SPOOL_DIR", "spool.dir"}, text([](Options& o) -> std::string& { return o.spool.dir; })},
       {{"OPSMETER_TIMEOUT_MS", "timeout"},
-       [](Options& o, std::string_view v) {
-         const auto ms = parse_int(v);
-         if (ms) o.timeout = std::chrono::milliseconds(*ms);
-         return ms.has_value();
-       }},
-      {{"OPSMETER_ENABLED", "enabled"},
-       [](Options& o, std::string_view v) {
-         const auto b = parse_bool(v);
-         if (b) o.enabled = *b;
-         return b.has_value();
-       }},
-      {{"OPSMETER_DRY_RUN", "dry_run"},
-       [](Options& o, std::string_view v) {
-         const auto b = parse_bool(v);
-         if (b) o.dry_run = *b;
-         return b.has_value();
-       }},
+       parsed(parse_ms, [](Options& o) -> std::chrono::milliseconds& { return o.timeout; })},
+      {{"OPSMETER_ENABLED", "enabled"}, parsed(parse_bool, [](Options& o) -> bool& { return o.enabled; })},
+      {{"OPSMETER_DRY_RUN", "dry_run"}, parsed(parse_bool, [](Options& o) -> bool& { return o.dry_run; })},
       {{"OPSMETER_LOG_LEVEL", "log_level"},
        [](Options& o, std::string_view v) {
          for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {

@@ -55,11 +55,12 @@ void add_event(std::string& out, const json& data, const char* name = nullptr) {
 
 // The common start of every provider route: counts the call, applies the request's delay and
 // error headers. False when the answer is already made.
-bool MockIngestServer::Impl::provider_call(const httplib::Request& req, httplib::Response& res,
-                                           std::uint64_t& n, json& request) {
+std::optional<MockIngestServer::Impl::ProviderCall> MockIngestServer::Impl::provider_call(
+    const httplib::Request& req, httplib::Response& res, const char* required, bool (*valid)(const json&)) {
+  ProviderCall call;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    n = ++provider_calls_;
+    call.n = ++provider_calls_;
   }
   const int delay_ms = std::atoi(req.get_header_value("X-Mock-Delay-Ms").c_str());
   if (delay_ms > 0) hold(std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms));
@@ -67,14 +68,21 @@ bool MockIngestServer::Impl::provider_call(const httplib::Request& req, httplib:
   if (status >= 400) {
     res.status = status;
     res.set_content(R"({"error":{"message":"mock provider error","type":"server_error"}})", kJson);
-    return false;
+    return std::nullopt;
   }
-  request = json::parse(req.body, nullptr, false);
-  if (!request.is_object()) {
+  call.request = json::parse(req.body, nullptr, false);
+  if (!call.request.is_object()) {
     bad_request(res, "the body must be a JSON object");
-    return false;
+    return std::nullopt;
   }
-  return true;
+  const auto field = call.request.find(required);
+  if (field == call.request.end() || !valid(*field)) {
+    bad_request(res, (std::string(required) + " is required").c_str());
+    return std::nullopt;
+  }
+  call.prompt = prompt_of(call.request);
+  call.reply = reply_to(call.prompt);
+  return call;
 }
 
 // POST /v1/chat/completions. A request with llama.cpp's `cache_prompt: true` is answered as
@@ -83,13 +91,10 @@ bool MockIngestServer::Impl::provider_call(const httplib::Request& req, httplib:
 // previous request (included in prompt_tokens). The same prompt twice in a row reuses all but
 // its last token.
 void MockIngestServer::Impl::chat(const httplib::Request& req, httplib::Response& res) {
-  std::uint64_t n = 0;
-  json request;
-  if (!provider_call(req, res, n, request)) return;
-  if (!request.contains("messages") || !request["messages"].is_array()) return bad_request(res, "messages is required");
-  const std::string prompt = prompt_of(request);
+  const std::optional<ProviderCall> call = provider_call(req, res, "messages", [](const json& v) { return v.is_array(); });
+  if (!call) return;
+  const auto& [n, request, prompt, reply] = *call;
   const std::string model = request.value("model", std::string("gpt-4o-mini"));
-  const std::string reply = reply_to(prompt);
   const std::int64_t prompt_tokens = prompt_tokens_of(prompt);
   const std::int64_t completion_tokens = reply_tokens_of(reply);
   const bool llama_cpp = request.value("cache_prompt", false);
@@ -164,13 +169,10 @@ std::string MockIngestServer::Impl::stream_body(const std::string& id, const std
 // POST /v1/responses: the OpenAI Responses API. With `stream: true`, its named events
 // (response.created, response.output_text.delta, ..., response.completed with the usage).
 void MockIngestServer::Impl::responses(const httplib::Request& req, httplib::Response& res) {
-  std::uint64_t n = 0;
-  json request;
-  if (!provider_call(req, res, n, request)) return;
-  if (!request.contains("input")) return bad_request(res, "input is required");
-  const std::string prompt = prompt_of(request);
+  const std::optional<ProviderCall> call = provider_call(req, res, "input", [](const json&) { return true; });
+  if (!call) return;
+  const auto& [n, request, prompt, reply] = *call;
   const std::string model = request.value("model", std::string("gpt-4o-mini")) + "-2024-07-18";
-  const std::string reply = reply_to(prompt);
   const std::int64_t input_tokens = prompt_tokens_of(prompt);
   const std::int64_t output_tokens = reply_tokens_of(reply);
   const std::string id = "resp_mock" + std::to_string(n);
@@ -218,13 +220,10 @@ void MockIngestServer::Impl::responses(const httplib::Request& req, httplib::Res
 // POST /api/chat: Ollama's native chat. Ollama streams by default (`stream` absent or true):
 // one JSON object a line (application/x-ndjson), the counts on the final `done: true` object.
 void MockIngestServer::Impl::ollama_chat(const httplib::Request& req, httplib::Response& res) {
-  std::uint64_t n = 0;
-  json request;
-  if (!provider_call(req, res, n, request)) return;
-  if (!request.contains("model") || !request["model"].is_string()) return bad_request(res, "model is required");
-  const std::string prompt = prompt_of(request);
+  const std::optional<ProviderCall> call = provider_call(req, res, "model", [](const json& v) { return v.is_string(); });
+  if (!call) return;
+  const auto& [n, request, prompt, reply] = *call;
   const std::string model = request["model"].get<std::string>();
-  const std::string reply = reply_to(prompt);
   const json final_object = {{"model", model},
                              {"created_at", "2024-12-01T10:00:00.000000Z"},
                              {"message", {{"role", "assistant"}, {"content", ""}}},

@@ -348,7 +348,17 @@ class MockIngestServer::Impl {
   // The fake provider (mock_provider.cpp), so examples make real provider-shaped HTTP calls:
   // Chat Completions (and llama.cpp's variant), Responses, Ollama's chat. Request headers
   // X-Mock-Delay-Ms and X-Mock-Status add a delay or an error.
-  bool provider_call(const httplib::Request& req, httplib::Response& res, std::uint64_t& n, json& request);
+  // The common start of a fake provider call (mock_provider.cpp): counted, delayed by
+  // X-Mock-Delay-Ms, failed by X-Mock-Status, its body a JSON object with `required` in the
+  // shape `valid` accepts (else 400 "<required> is required"); then its prompt and the reply.
+  struct ProviderCall {
+    std::uint64_t n = 0;  // which provider call this is, from 1
+    json request;
+    std::string prompt;
+    std::string reply;
+  };
+  std::optional<ProviderCall> provider_call(const httplib::Request& req, httplib::Response& res,
+                                            const char* required, bool (*valid)(const json&));
   void chat(const httplib::Request& req, httplib::Response& res);
   void responses(const httplib::Request& req, httplib::Response& res);
   void ollama_chat(const httplib::Request& req, httplib::Response& res);

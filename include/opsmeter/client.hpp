@@ -174,7 +174,8 @@ struct SpoolOptions {
 
 // When the ingest API is unreachable (DNS, refused, TLS, connect timeout), records are held
 // (not attempts, not dropped) and one probe request at a time tests the connection, after
-// min * 2^n (capped at max), half of it drawn at random. The first answer resumes sending.
+// min * 2^n (capped at max), half of it drawn at random. The first answer to a probe resumes
+// sending.
 struct OutageProbeOptions {
   std::chrono::milliseconds min{1000};   // 1 ms to 1 h
   std::chrono::milliseconds max{60000};  // min to 1 h

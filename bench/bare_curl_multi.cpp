@@ -2,15 +2,18 @@
 // makes (a ~370-byte record body to /v1/ingest/llm-request, X-API-Key, JSON), with libcurl's
 // multi interface and nothing else: one multi handle, K reused easy handles, HTTP/2
 // multiplexed over TLS where offered, K requests in flight. Prints one JSON line with the
-// process's user + system CPU per request. bench/delivery_cost.sh runs it beside
-// opsmeter-load against the same server.
+// process's user + system CPU per request. bench/protocols.sh runs it beside opsmeter-load
+// against the same server; with --rate R it starts R requests a second (as a service sending
+// one record per call would) instead of as fast as the server answers.
 //
 //   bare_curl_multi --url https://127.0.0.1:PORT/v1/ingest/llm-request [--ca-bundle PEM]
-//                   [--requests N] [--in-flight K]
+//                   [--requests N] [--in-flight K] [--rate R]
 #include <curl/curl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,14 +48,17 @@ std::string body_for(long n) {
 int main(int argc, char** argv) {
   std::string url, ca;
   long requests = 50000, in_flight = 8;
+  double rate = 0;  // requests started per second; 0: as fast as slots free up
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--url")) url = argv[i + 1];
     else if (!std::strcmp(argv[i], "--ca-bundle")) ca = argv[i + 1];
     else if (!std::strcmp(argv[i], "--requests")) requests = std::atol(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--in-flight")) in_flight = std::atol(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--rate")) rate = std::atof(argv[i + 1]);
   }
   if (url.empty() || requests <= 0 || in_flight <= 0) {
-    std::fprintf(stderr, "usage: bare_curl_multi --url URL [--ca-bundle PEM] [--requests N] [--in-flight K]\n");
+    std::fprintf(stderr,
+                 "usage: bare_curl_multi --url URL [--ca-bundle PEM] [--requests N] [--in-flight K] [--rate R]\n");
     return 2;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -74,6 +80,7 @@ int main(int argc, char** argv) {
     curl_easy_setopt(slot.easy, CURLOPT_PRIVATE, &slot);
   }
   long started = 0, done = 0, failed = 0;
+  std::vector<Slot*> idle;  // slots with no request, when paced
   const auto start = [&](Slot& slot) {
     slot.body = body_for(started++);
     curl_easy_setopt(slot.easy, CURLOPT_POSTFIELDS, slot.body.data());
@@ -82,11 +89,18 @@ int main(int argc, char** argv) {
   };
   const double cpu_before = cpu_seconds();
   const auto wall_before = std::chrono::steady_clock::now();
-  for (Slot& slot : slots) {
-    if (started < requests) start(slot);
-  }
+  // When the next request is due: paced, the n-th at n / rate after the start; else at once.
+  const auto due = [&](long n) {
+    return wall_before + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(rate > 0 ? static_cast<double>(n) / rate : 0.0));
+  };
+  for (Slot& slot : slots) idle.push_back(&slot);
   int running = 0;
   while (done < requests) {
+    while (!idle.empty() && started < requests && std::chrono::steady_clock::now() >= due(started)) {
+      start(*idle.back());
+      idle.pop_back();
+    }
     curl_multi_perform(multi, &running);
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
@@ -98,15 +112,26 @@ int main(int argc, char** argv) {
       if (msg->data.result != CURLE_OK || status != 200) ++failed;
       ++done;
       curl_multi_remove_handle(multi, msg->easy_handle);
-      if (started < requests) start(*slot);
+      if (started < requests && std::chrono::steady_clock::now() >= due(started)) {
+        start(*slot);
+      } else {
+        idle.push_back(slot);
+      }
     }
-    if (done < requests) curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    if (done < requests) {
+      int wait_ms = 1000;
+      if (!idle.empty() && started < requests) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(due(started) - std::chrono::steady_clock::now());
+        wait_ms = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1000));
+      }
+      curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
   const double cpu = cpu_seconds() - cpu_before;
-  std::printf("{\"requests\":%ld,\"failed\":%ld,\"in_flight\":%ld,\"seconds\":%.2f,\"per_s\":%.0f,"
+  std::printf("{\"requests\":%ld,\"failed\":%ld,\"in_flight\":%ld,\"rate\":%.0f,\"seconds\":%.2f,\"per_s\":%.0f,"
               "\"cpu_us_per_request\":%.1f}\n",
-              done, failed, in_flight, seconds, static_cast<double>(done) / seconds,
+              done, failed, in_flight, rate, seconds, static_cast<double>(done) / seconds,
               cpu * 1e6 / static_cast<double>(done));
   for (Slot& slot : slots) curl_easy_cleanup(slot.easy);
   curl_slist_free_all(headers);

@@ -10,7 +10,9 @@
 //                 [--base-url URL --api-key KEY] [--ca-bundle PEM] [--flush-timeout-s S]
 //
 // cpu_us_per_record is the process's user + system CPU over delivered records: the client's
-// cost per record when the server is another process (--base-url).
+// cost per record when the server is another process (--base-url). In mode ok, --pace P
+// records P records/s in all (as a service does, one record per call) instead of as fast as it
+// can, without the RSS sampler.
 // Without --base-url it starts its own in-process mock ingest server and scripts the mode:
 // down = nothing listens; slow = every answer after 2 s; throttle = 429 (Retry-After: 1) on
 // every 5th request; plan-limited = 402 once K records are stored; rate-limited = a per-key
@@ -59,6 +61,7 @@ struct Args {
   int flush_timeout_s = 120;
   double rate = 500, burst = 50;
   double pace = 250, seconds = 40, down_from = 10, down_to = 30;
+  bool paced = false;  // --pace given
   double fraction = -1;  // random-429: 0.05, slow-tail: 0.02
   int delay_ms = 2000;
 };
@@ -87,7 +90,10 @@ Args parse(int argc, char** argv) {
     else if (arg == "--flush-timeout-s") a.flush_timeout_s = std::atoi(v.c_str());
     else if (arg == "--rate") a.rate = std::atof(v.c_str());
     else if (arg == "--burst") a.burst = std::atof(v.c_str());
-    else if (arg == "--pace") a.pace = std::atof(v.c_str());
+    else if (arg == "--pace") {
+      a.pace = std::atof(v.c_str());
+      a.paced = a.pace > 0;
+    }
     else if (arg == "--seconds") a.seconds = std::atof(v.c_str());
     else if (arg == "--down-from") a.down_from = std::atof(v.c_str());
     else if (arg == "--down-to") a.down_to = std::atof(v.c_str());
@@ -238,7 +244,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> recording{true};
   std::vector<long> rss_trace;
   std::thread sampler([&] {
-    while (recording.load()) {
+    while (recording.load() && !args.paced) {
       rss_trace.push_back(rss_kib());
       std::this_thread::sleep_for(10ms);
     }
@@ -253,6 +259,10 @@ int main(int argc, char** argv) {
       auto& samples = caller_ns[static_cast<std::size_t>(t)];
       samples.reserve(static_cast<std::size_t>(mine));
       for (long long i = 0; i < mine; ++i) {
+        if (args.paced) {  // this thread's share of the pace
+          std::this_thread::sleep_until(started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                                                      static_cast<double>(i * args.threads + t) / args.pace)));
+        }
         opsmeter::LlmCallRecord r = opsmeter::testing::sample_record();
         const auto a = Clock::now();
         client.record(std::move(r));

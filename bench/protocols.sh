@@ -6,6 +6,8 @@
 #   HTTPS/2             nghttpd --echo-upload                 vs h2load -c1 -m8
 # opsmeter-load runs as its own process against each server, 8 requests in flight, and
 # prints delivered_per_s and cpu_us_per_record (its user + system CPU / delivered records).
+# Then the same client and bare libcurl paced at 1,000 records/s (10,000 records), over
+# cleartext HTTP/1.1 and HTTPS/2: what one record costs a service that sends one per call.
 # Usage: bench/protocols.sh BUILD_DIR OUT_DIR [RECORDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +32,10 @@ opsmeter_start_mock_server "$bin/opsmeter-mock-server" test-key
 wrk -t1 -c8 -d10s -s bench/wrk_ingest.lua "$MOCK_BASE_URL/v1/ingest/llm-request" | tee "$out/wrk-http1.txt"
 curl -sS -X POST "$MOCK_BASE_URL/__reset" >/dev/null
 load --base-url "$MOCK_BASE_URL" | tee "$out/load-http1.json"
+paced() { "$bin/bench/opsmeter-load" --records 10000 --threads 1 --in-flight 8 --pace 1000 "$@"; }
+paced_bare() { "$bin/bench/opsmeter_bare_curl_multi" --requests 10000 --in-flight 8 --rate 1000 "$@"; }
+paced --base-url "$MOCK_BASE_URL" | tee "$out/paced-load-http1.json"
+paced_bare --url "$MOCK_BASE_URL/v1/ingest/llm-request" | tee "$out/paced-bare-http1.json"
 opsmeter_stop_mock_server
 
 echo "== HTTPS/1.1"
@@ -52,6 +58,8 @@ load --base-url "https://127.0.0.1:$port" --ca-bundle "$pki/ca.pem" | tee "$out/
 # The floor: the same POSTs with libcurl's multi interface alone (bench/bare_curl_multi.cpp).
 "$bin/bench/opsmeter_bare_curl_multi" --url "https://127.0.0.1:$port/v1/ingest/llm-request" \
   --ca-bundle "$pki/ca.pem" --requests "$records" --in-flight 8 | tee "$out/bare-curl-h2.json"
+paced --base-url "https://127.0.0.1:$port" --ca-bundle "$pki/ca.pem" | tee "$out/paced-load-h2.json"
+paced_bare --url "https://127.0.0.1:$port/v1/ingest/llm-request" --ca-bundle "$pki/ca.pem" | tee "$out/paced-bare-h2.json"
 
 field() { grep -o "\"$2\":[0-9.]*" "$1" | cut -d: -f2; }
 {
@@ -61,4 +69,12 @@ field() { grep -o "\"$2\":[0-9.]*" "$1" | cut -d: -f2; }
   echo "| HTTPS/1.1 | $(field "$out/load-https1.json" delivered_per_s) | $(field "$out/load-https1.json" cpu_us_per_record) | wrk $(awk '/Requests\/sec/ {print $2}' "$out/wrk-https1.txt")/s |"
   echo "| HTTPS/2 | $(field "$out/load-h2.json" delivered_per_s) | $(field "$out/load-h2.json" cpu_us_per_record) | h2load $(awk '/^finished in/ {print $4}' "$out/h2load.txt")/s |"
   echo "| HTTPS/2, bare libcurl multi | $(field "$out/bare-curl-h2.json" per_s) | $(field "$out/bare-curl-h2.json" cpu_us_per_request) | (the SDK's CPU per record is $(awk -v a="$(field "$out/load-h2.json" cpu_us_per_record)" -v b="$(field "$out/bare-curl-h2.json" cpu_us_per_request)" 'BEGIN {printf "%.2f", a / b}')x this) |"
+  echo
+  echo "| paced at 1,000/s | SDK CPU us/record | bare libcurl CPU us/request | ratio |"
+  echo "|---|---|---|---|"
+  for p in http1 h2; do
+    a=$(field "$out/paced-load-$p.json" cpu_us_per_record)
+    b=$(field "$out/paced-bare-$p.json" cpu_us_per_request)
+    echo "| $p | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2fx", a / b}') |"
+  done
 } | tee "$out/protocols.md"

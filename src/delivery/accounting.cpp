@@ -117,12 +117,9 @@ void Accounting::publish_pending(std::size_t in_flight, std::size_t retry_waitin
   shared_.in_flight.store(in_flight, std::memory_order_relaxed);
   shared_.retry_waiting.store(retry_waiting, std::memory_order_relaxed);
   if (oldest_pending) {
+    // 0 means nothing is pending; a real time is never 0.
     const std::int64_t ns =
-        *oldest_pending == TimePoint::max()
-            ? 0
-            : std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                            oldest_pending->time_since_epoch())
-                                            .count());
+        *oldest_pending == TimePoint::max() ? 0 : std::max<std::int64_t>(1, to_ns(*oldest_pending));
     shared_.oldest_pending_ns.store(ns, std::memory_order_relaxed);
   }
   const std::uint64_t delivered = shared_.delivered.load(std::memory_order_relaxed);

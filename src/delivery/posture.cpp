@@ -50,14 +50,13 @@ class PostureReader {
 
   bool start_object(std::size_t) {
     if (depth_ == 0) object = true;
-    enter();
+    ++depth_;
     return true;
   }
   bool end_object() { return leave(); }
   bool start_array(std::size_t) {
-    const bool warnings = at_member() && member_ == Member::kWarnings;
-    enter();
-    if (warnings) in_warnings_ = true;
+    if (at_member() && warnings_member_) in_warnings_ = true;
+    ++depth_;
     return true;
   }
   bool end_array() { return leave(); }
@@ -71,15 +70,13 @@ class PostureReader {
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
  private:
-  enum class Member { kOther, kWarnings, kField };
-
   // A value of a top-level member is next.
   bool at_member() const noexcept { return depth_ == 1; }
 
   // A new top-level member: its field starts empty again (the last duplicate wins, and a value
   // of the wrong type leaves it empty), and the next value is read into it if its type fits.
   void member(const std::string& name) {
-    member_ = Member::kField;
+    warnings_member_ = name == "warnings";
     bool_field_ = nullptr;
     int_field_ = nullptr;
     text_field_ = nullptr;
@@ -103,18 +100,14 @@ class PostureReader {
       int_field_ = &posture.plan_limit_requests;
     } else if (name == "freeLimitRemainingRequests") {
       int_field_ = &posture.free_limit_remaining_requests;
-    } else if (name == "warnings") {
-      member_ = Member::kWarnings;
+    } else if (warnings_member_) {
       posture.warnings.clear();
-    } else {
-      member_ = Member::kOther;
     }
     if (bool_field_) bool_field_->reset();
     if (int_field_) int_field_->reset();
     if (text_field_) text_field_->clear();
   }
 
-  void enter() noexcept { ++depth_; }
   bool leave() noexcept {
     --depth_;
     if (depth_ <= 1) in_warnings_ = false;
@@ -122,7 +115,7 @@ class PostureReader {
   }
 
   int depth_ = 0;  // 1 inside the top-level object
-  Member member_ = Member::kOther;
+  bool warnings_member_ = false;  // the current top-level member is "warnings"
   std::optional<bool>* bool_field_ = nullptr;
   std::optional<std::int64_t>* int_field_ = nullptr;
   std::string* text_field_ = nullptr;

@@ -1,5 +1,5 @@
 // The adaptive send rate: evidence from the last answers, rates over the last second, cuts,
-// a noise estimate, cubic growth, token pacing.
+// a fading noise estimate, an additive climb and a cubic probe, token pacing with random gaps.
 #include "delivery/rate.hpp"
 
 #include <algorithm>
@@ -52,7 +52,7 @@ double SendRate::per_second(TimePoint now, bool sent) const noexcept {
 
 double SendRate::accepted_rate(TimePoint now) const noexcept { return per_second(now, false); }
 
-void SendRate::outcome(bool throttled) noexcept {
+void SendRate::outcome(TimePoint now, bool throttled) noexcept {
   if (skip_ > 0) {  // an answer to a request sent before the last cut
     --skip_;
     return;
@@ -69,6 +69,7 @@ void SendRate::outcome(bool throttled) noexcept {
     trial_throttled_ += throttled ? 1 : 0;
     if (trial_answers_ >= kTrialAnswers) {
       noise_ = std::min(0.5, static_cast<double>(trial_throttled_) / trial_answers_);
+      noise_at_ = now;
       trial_answers_ = -1;
     }
   }
@@ -81,11 +82,31 @@ int SendRate::throttled_among(int last) const noexcept {
   return static_cast<int>(std::bitset<kRingBits>(outcomes_ & mask).count());
 }
 
-double SendRate::depth() const noexcept { return std::max(1.0, rate_ * 0.05); }  // 50 ms of the rate
+double SendRate::additive_slope() const noexcept {
+  return std::max(kAdditiveFloor, w_max_ * (1 - config_.decrease) / kBackWithin);
+}
+
+double SendRate::noise(TimePoint now) const noexcept {
+  return noise_ * std::exp2(-seconds(now - noise_at_) / kNoiseHalfLife);
+}
+
+double SendRate::draw_cost() noexcept {
+  std::uint64_t z = (seed_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  const double u = (static_cast<double>(z >> 11) + 0.5) * 0x1p-53;  // in (0, 1)
+  return (1 - kSpread) + kSpread * std::min(8.0, -std::log(u));      // an exponential, capped
+}
+
+double SendRate::depth() const noexcept { return std::max(1.0, rate_ * 0.05); }
+
+// The bucket holds at least the next send's cost, or a large draw could never be paid.
+double SendRate::full() const noexcept { return std::max(depth(), cost_); }
 
 void SendRate::refill(TimePoint now) noexcept {
   if (now > refilled_at_) {
-    tokens_ = std::min(depth(), tokens_ + seconds(now - refilled_at_) * rate_);
+    tokens_ = std::min(full(), tokens_ + seconds(now - refilled_at_) * rate_);
     refilled_at_ = now;
   }
 }
@@ -97,7 +118,8 @@ void SendRate::sent(TimePoint now) noexcept {
   bin(now, true, false);
   if (!pacing_) return;
   refill(now);
-  tokens_ -= 1;
+  tokens_ -= cost_;
+  cost_ = draw_cost();
 }
 
 void SendRate::grow(TimePoint now) noexcept {
@@ -105,13 +127,17 @@ void SendRate::grow(TimePoint now) noexcept {
   const Clock::duration dt = now - updated_at_;
   updated_at_ = now;
   refill(now);  // the tokens so far, at the old rate
-  if (tokens_ >= depth()) {
+  if (tokens_ >= full()) {
     origin_ += dt;  // the pace is not in use: the curve waits (an idle client learns nothing)
     return;
   }
   binding_at_ = now;
   const double t = seconds(now - origin_);
-  double next = growth_ * std::pow(t - k_, 3) + w_max_;
+  // Back to the plateau at the same slope for every sender with a small share, then probe past
+  // it along a cubic curve (see rate.hpp).
+  const double slope = additive_slope();
+  const double back = (w_max_ - cut_to_) / slope;  // seconds from the cut to the plateau
+  double next = t < back ? cut_to_ + slope * t : w_max_ + growth_ * std::pow(t - back, 3);
   // After a first cut measured over a short busy stretch, the accepted rate is only a lower
   // bound: grow from it by doubling every kRampDoubling s, until the next cut.
   if (ramp_) next = std::max(next, ramp_from_ * std::exp2(t / kRampDoubling));
@@ -130,7 +156,7 @@ bool SendRate::end_pacing(TimePoint now) noexcept {
 
 bool SendRate::answered(TimePoint now, bool accepted) noexcept {
   bin(now, false, accepted);
-  outcome(false);
+  outcome(now, false);
   grow(now);
   return end_pacing(now);
 }
@@ -166,8 +192,8 @@ void SendRate::cut(TimePoint now, TimePoint origin, std::size_t in_flight) noexc
   const bool stable = !first && w_max > 0.85 * w_max_ && w_max < 1.15 * w_max_;
   growth_ = stable ? std::max(config_.growth / 8, growth_ / 2) : config_.growth;
   w_max_ = w_max;
-  k_ = std::cbrt(w_max_ * (1 - config_.decrease) / growth_);
   rate_ = std::max(config_.min_rate, w_max_ * config_.decrease);
+  cut_to_ = rate_;
   ramp_from_ = rate_;
   pacing_ = true;
   origin_ = std::max(now, origin);
@@ -188,7 +214,7 @@ void SendRate::cut(TimePoint now, TimePoint origin, std::size_t in_flight) noexc
 
 RateVerdict SendRate::throttled(TimePoint now, TimePoint resume, std::size_t in_flight) noexcept {
   const bool counted = skip_ == 0;
-  outcome(true);
+  outcome(now, true);
   grow(now);
   RateVerdict verdict;
   if (!counted) return verdict;  // sent at the pace before the last cut
@@ -202,8 +228,8 @@ RateVerdict SendRate::throttled(TimePoint now, TimePoint resume, std::size_t in_
   } else if (answers_ >= kMinAnswers && t >= 2) {
     // A limit is known. Above it (the curve probing for more), 429s beyond the noise cut at
     // once; below it, they must also be more than kMinShare of the last answers.
-    const double noise = noise_ > 0 ? 2 * noise_ + kNoiseMargin : 0.0;
-    rate_limited = t >= std::max(rate_ > w_max_ ? 0.0 : kMinShare, noise) * n &&
+    const double floor = noise_ > 0 ? 2 * noise(now) + kNoiseMargin : 0.0;
+    rate_limited = t >= std::max(rate_ > w_max_ ? 0.0 : kMinShare, floor) * n &&
                    (!ramp_ || throttled_since_first_ >= kRampEvidence);
   }
   if (!hold && !rate_limited) return verdict;
@@ -217,12 +243,12 @@ RateVerdict SendRate::throttled(TimePoint now, TimePoint resume, std::size_t in_
 bool SendRate::may_send(TimePoint now) noexcept {
   if (!pacing_) return true;
   refill(now);
-  return tokens_ >= 1;
+  return tokens_ >= cost_;
 }
 
 TimePoint SendRate::next_send(TimePoint now) noexcept {
   if (may_send(now)) return now;
-  const double wait = (1 - tokens_) / rate_;
+  const double wait = (cost_ - tokens_) / rate_;
   return now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait)) +
          Clock::duration(1);
 }

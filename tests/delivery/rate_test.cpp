@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 namespace opsmeter::detail {
 namespace {
@@ -176,6 +179,35 @@ TEST(SendRate, 429sThatDoNotFallWithThePaceAreNoise) {
   EXPECT_TRUE(rate.pacing());
 }
 
+// The noise estimate fades, halving every kNoiseHalfLife: in a fleet sharing one limit, the
+// 429s after one process's cut are the others' for a while, and an estimate kept forever would
+// exempt it from every later cut. Right after the trial a share of one in ten does not cut;
+// three half-lives later (the floor back at kMinShare) it does.
+TEST(SendRate, TheNoiseEstimateFades) {
+  SendRate rate;
+  history(rate, 2000, 400, t0);
+  for (int i = 0; i < 8; ++i) rate.throttled(t0 + 1ms * i, t0 + 1s, 0);
+  TimePoint now = t0 + 1s;
+  const auto answers = [&](int count, int every) {
+    int cuts = 0;
+    for (int i = 0; i < count; ++i, now += 3ms) {
+      rate.sent(now);
+      if (i % every == every - 1) {
+        cuts += rate.throttled(now, now + 1s, 0).cut ? 1 : 0;
+      } else {
+        rate.answered(now, true);
+      }
+    }
+    return cuts;
+  };
+  EXPECT_EQ(answers(64, 16), 0);  // 4 of 64: the noise is 1/16
+  ASSERT_NEAR(rate.noise(), 1.0 / 16, 0.001);
+  EXPECT_NEAR(rate.noise(now + std::chrono::seconds(static_cast<int>(SendRate::kNoiseHalfLife))), 1.0 / 32, 0.001);
+  EXPECT_EQ(answers(100, 10), 0);  // 10%: below 2 * 1/16 + the margin
+  now += std::chrono::seconds(static_cast<int>(3 * SendRate::kNoiseHalfLife));
+  EXPECT_GE(answers(100, 10), 1);
+}
+
 // The same share of 429s with no noise learned cuts.
 TEST(SendRate, TheSameShareWithoutNoiseCuts) {
   SendRate rate;
@@ -209,16 +241,20 @@ TEST(SendRate, TheCurveWaitsWhileThePaceIsNotInUse) {
   EXPECT_FALSE(rate.pacing());
 }
 
-// The curve: below the learned rate before K, at it at K, above after. Pacing does not end
-// while the sends use it; it ends once they have not for kCalm.
-TEST(SendRate, CubicGrowthThenPacingEnds) {
+// The climb: a straight line from the cut back to the learned rate, at
+// max(kAdditiveFloor, W_max * (1 - decrease) / kBackWithin) requests/s per s, then a cubic
+// probe above it. Pacing does not end while the sends use it; it ends once they have not for
+// kCalm.
+TEST(SendRate, ClimbBackThenProbeThenPacingEnds) {
   const RateConfig config;
   SendRate rate(config);
   history(rate, 1000, 500, t0);
   for (int i = 0; i < 8; ++i) rate.throttled(t0, t0, 0);
   ASSERT_TRUE(rate.pacing());
-  const double w_max = rate.limit() / config.decrease;
-  const double k = std::cbrt(w_max * (1 - config.decrease) / config.growth);
+  const double cut_to = rate.limit();
+  const double w_max = cut_to / config.decrease;
+  const double slope = std::max(SendRate::kAdditiveFloor, w_max * (1 - config.decrease) / SendRate::kBackWithin);
+  const double back = (w_max - cut_to) / slope;
   // Keep the pace in use (sends take every token) and answers coming.
   TimePoint now = t0;
   const auto run_to = [&](double seconds) {
@@ -230,19 +266,81 @@ TEST(SendRate, CubicGrowthThenPacingEnds) {
     }
     return ended;
   };
-  EXPECT_FALSE(run_to(k * 0.5));
-  EXPECT_LT(rate.limit(), w_max);
-  EXPECT_FALSE(run_to(k));
-  EXPECT_NEAR(rate.limit(), w_max, w_max * 0.02);
-  EXPECT_FALSE(run_to(k + 1));
-  EXPECT_GT(rate.limit(), w_max);
-  EXPECT_FALSE(run_to(k + 8));  // far above: still in use, still pacing
+  EXPECT_FALSE(run_to(back * 0.5));
+  EXPECT_NEAR(rate.limit(), cut_to + slope * back * 0.5, w_max * 0.01);  // a straight line
+  EXPECT_FALSE(run_to(back));
+  EXPECT_NEAR(rate.limit(), w_max, w_max * 0.01);
+  EXPECT_FALSE(run_to(back + 2));
+  EXPECT_NEAR(rate.limit(), w_max + config.growth * 8, w_max * 0.01);  // the cubic probe
+  EXPECT_FALSE(run_to(back + 10));  // far above: still in use, still pacing
+  EXPECT_GT(rate.limit(), w_max + config.growth * 400);
   EXPECT_TRUE(rate.pacing());
   // The sends stop using it (answers come, nothing is sent): it ends after kCalm.
   const TimePoint idle_from = now;
   EXPECT_FALSE(rate.answered(idle_from + SendRate::kCalm - 1s, true));
   EXPECT_TRUE(rate.answered(idle_from + SendRate::kCalm + 1s, true));
   EXPECT_FALSE(rate.pacing());
+}
+
+// Two senders sharing one limit, one with two and a half times the other's share: a cut takes
+// more from the larger, the climb gives both the same, so the gap between them narrows with
+// each cycle (a curve back to each one's own rate would keep it).
+TEST(SendRate, SharesConvergeUnderOneLimit) {
+  SendRate small, large;
+  history(small, 40, 40, t0);
+  history(large, 100, 100, t0);
+  for (int i = 0; i < 8; ++i) {
+    small.throttled(t0, t0, 0);
+    large.throttled(t0, t0, 0);
+  }
+  ASSERT_TRUE(small.pacing() && large.pacing());
+  const double gap_at_cut = large.limit() - small.limit();
+  const double small_at_cut = small.limit();
+  EXPECT_NEAR(gap_at_cut, 0.8 * (100 - 40), 0.8 * 100 * 0.1 + 1);  // the bins hold 0.9-1 s
+  // Both climb while their sends use the pace, for a second (neither is back at its own rate).
+  for (TimePoint now = t0; now < t0 + 1s; now += 1ms) {
+    for (SendRate* rate : {&small, &large}) {
+      while (rate->may_send(now)) rate->sent(now);
+      rate->answered(now, true);
+    }
+  }
+  EXPECT_NEAR(small.limit(), small_at_cut + SendRate::kAdditiveFloor, 0.5);
+  EXPECT_NEAR(large.limit() - small.limit(), gap_at_cut, 0.5);  // the same slope
+  EXPECT_LT(large.limit() / small.limit(), 100.0 / 40);         // the ratio narrowed
+}
+
+// Paced sends are spaced at random around the pace: the rate holds, the gaps vary (an evenly
+// spaced sender would never arrive soon after itself at a nearly empty server bucket), and the
+// same seed gives the same gaps.
+TEST(SendRate, PacedGapsAreRandomAroundThePace) {
+  const auto gaps = [](std::uint64_t seed) {
+    SendRate rate(RateConfig{0.8, 0.4, 1.0, seed});
+    history(rate, 400, 400, t0);
+    for (int i = 0; i < 8; ++i) rate.throttled(t0, t0, 0);
+    std::vector<double> out;
+    TimePoint last = t0;
+    // Answers keep coming without a 429 (the pace climbs slowly: a fraction per second).
+    for (TimePoint now = t0; now < t0 + 5s; now += 100us) {
+      while (rate.may_send(now)) {
+        rate.sent(now);
+        out.push_back(std::chrono::duration<double>(now - last).count());
+        last = now;
+      }
+    }
+    return std::make_pair(out, rate.limit());
+  };
+  const auto [a, limit] = gaps(1);
+  const auto n = static_cast<double>(a.size());
+  double mean = 0, square = 0;
+  for (double g : a) mean += g / n;
+  for (double g : a) square += (g - mean) * (g - mean) / n;
+  EXPECT_NEAR(n / 5.0, 0.8 * 400, 0.8 * 400 * 0.15);  // about the pace (it climbs a little)
+  EXPECT_LE(n / 5.0, limit);
+  const double variation = std::sqrt(square) / mean;  // 0 when even, 1 for random arrivals
+  EXPECT_GT(variation, 0.3);
+  EXPECT_LT(variation, 0.8);
+  EXPECT_EQ(gaps(1).first, a);
+  EXPECT_NE(gaps(2).first, a);
 }
 
 // Hours of a pace in use and never a 429: the ramp and the curve stop at a ceiling, and the
@@ -270,9 +368,10 @@ TEST(SendRate, NeverBelowTheFloor) {
   EXPECT_EQ(rate.limit(), 2.0);
   rate.sent(t0);  // the token the pace started with
   EXPECT_FALSE(rate.may_send(t0));
+  // The next gap is random: between (1 - kSpread) and (1 + 7 * kSpread) tokens at 2/s.
   const TimePoint next = rate.next_send(t0);
-  EXPECT_GE(next, t0 + 499ms);
-  EXPECT_LE(next, t0 + 501ms);
+  EXPECT_GE(next, t0 + 249ms);
+  EXPECT_LE(next, t0 + 2251ms);
 }
 
 }  // namespace

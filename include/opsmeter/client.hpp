@@ -9,7 +9,7 @@
 //   429            the record waits for Retry-After (seconds or HTTP-date, 1 s if absent, plus
 //                  up to 10% drawn at random, capped by `max_retry_after`), then is resent (same
 //                  id); the whole sender waits only when most answers are 429s, and sends are
-//                  paced at a learned rate (`rate_decrease`, `rate_growth`) once the 429s are
+//                  paced at a learned rate (`rate.decrease`, `rate.growth`) once the 429s are
 //                  shown to be about the send rate (random 429s are judged noise)
 //   402            no retry; telemetry pauses for `pause_window`: new records are dropped at
 //                  `record()` as `paused`, queued ones are dropped and counted; after the
@@ -183,8 +183,10 @@ struct OutageProbeOptions {
 
 // The send rate after 429s (README, "The send rate after 429s"): once the 429s are shown to be
 // about the send rate, the pace is cut to `decrease` times the rate the server accepted over
-// the last second, then grows back along a cubic curve scaled by `growth` (requests/s per
-// s^3); pacing ends once sends have not used the whole pace for 30 s.
+// the last second, climbs back to that rate in a straight line (the same slope for every
+// sender with a small share, so processes sharing a limit converge to equal shares), then
+// probes above it along a cubic curve scaled by `growth` (requests/s per s^3); pacing ends
+// once sends have not used the whole pace for 30 s.
 struct RateOptions {
   double decrease = 0.8;       // 0.1 to 0.95
   double growth = 0.4;         // 0.01 to 100

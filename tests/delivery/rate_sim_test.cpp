@@ -262,6 +262,23 @@ TEST_P(RateSim, BucketAfterAQuietPeriod) {
   for (const auto& [when, pace] : c.cut_log) EXPECT_LE(pace, static_cast<double>(most)) << secs(when - t0);
 }
 
+// A real bucket with 5% of answers 429 at random on top. Not met yet, so it runs only with
+// OPSMETER_SIM_KNOWN_GAPS=1: the pace is cut again before the 64 answers that measure the noise
+// after a cut have come, each cut restarts that trial, the faded estimate lets 2 random 429s
+// among 16 answers cut once more, and the pace falls to ~10/s (it never drains in 200 s; the
+// controller before the fair climb drained in 137 s, 2.5x the ideal). docs/benchmarks.md.
+TEST_P(RateSim, BucketWithRandom429s) {
+  if (!std::getenv("OPSMETER_SIM_KNOWN_GAPS")) GTEST_SKIP() << "a known gap (see the comment above)";
+  Server server;
+  server.rate_at = [](double) { return 500.0; };
+  server.noise = 0.05;
+  SimClient c(GetParam().in_flight, 8);
+  burst(c, t0, 20000);
+  const SimRun r = run(server, {&c}, GetParam().latency, 200s);
+  report("bucket 500/s, 5% random 429", r, c);
+  EXPECT_LE(r.seconds, 1.3 * 20000 / (500 * 0.95));
+}
+
 // The bucket's rate halves mid-run: the pace follows it down.
 TEST_P(RateSim, BucketRateHalvesMidRun) {
   Server server;

@@ -41,6 +41,21 @@ int sends_between(SendRate& rate, TimePoint from, TimePoint to) {
   return sent;
 }
 
+// `count` sends 3 ms apart from `now` (moved on past them), every `every`th answered 429 and
+// the rest 2xx. Returns the cuts.
+int answers(SendRate& rate, TimePoint& now, int count, int every) {
+  int cuts = 0;
+  for (int i = 0; i < count; ++i, now += 3ms) {
+    rate.sent(now);
+    if (i % every == every - 1) {
+      cuts += rate.throttled(now, now + 1s, 0).cut ? 1 : 0;
+    } else {
+      rate.answered(now, true);
+    }
+  }
+  return cuts;
+}
+
 TEST(SendRate, UnlimitedUntilEvidence) {
   SendRate rate;
   history(rate, 300, 300, t0);
@@ -160,22 +175,9 @@ TEST(SendRate, 429sThatDoNotFallWithThePaceAreNoise) {
   ASSERT_TRUE(rate.pacing());
   EXPECT_EQ(rate.noise(), 0.0);
   TimePoint now = t0 + 1s;
-  // Sends at a share of `every`: every nth answer a 429. Returns the cuts.
-  const auto answers = [&](int count, int every) {
-    int cuts = 0;
-    for (int i = 0; i < count; ++i, now += 3ms) {
-      rate.sent(now);
-      if (i % every == every - 1) {
-        cuts += rate.throttled(now, now + 1s, 0).cut ? 1 : 0;
-      } else {
-        rate.answered(now, true);
-      }
-    }
-    return cuts;
-  };
-  EXPECT_EQ(answers(64, 20), 0);  // 5%: below kMinShare, the trial runs to its end
+  EXPECT_EQ(answers(rate, now, 64, 20), 0);  // 5%: below kMinShare, the trial runs to its end
   EXPECT_NEAR(rate.noise(), 3.0 / 64, 0.001);
-  EXPECT_EQ(answers(300, 10), 0);  // 10%: below twice the noise plus the margin
+  EXPECT_EQ(answers(rate, now, 300, 10), 0);  // 10%: below twice the noise plus the margin
   EXPECT_TRUE(rate.pacing());
 }
 
@@ -188,24 +190,12 @@ TEST(SendRate, TheNoiseEstimateFades) {
   history(rate, 2000, 400, t0);
   for (int i = 0; i < 8; ++i) rate.throttled(t0 + 1ms * i, t0 + 1s, 0);
   TimePoint now = t0 + 1s;
-  const auto answers = [&](int count, int every) {
-    int cuts = 0;
-    for (int i = 0; i < count; ++i, now += 3ms) {
-      rate.sent(now);
-      if (i % every == every - 1) {
-        cuts += rate.throttled(now, now + 1s, 0).cut ? 1 : 0;
-      } else {
-        rate.answered(now, true);
-      }
-    }
-    return cuts;
-  };
-  EXPECT_EQ(answers(64, 16), 0);  // 4 of 64: the noise is 1/16
+  EXPECT_EQ(answers(rate, now, 64, 16), 0);  // 4 of 64: the noise is 1/16
   ASSERT_NEAR(rate.noise(), 1.0 / 16, 0.001);
   EXPECT_NEAR(rate.noise(now + std::chrono::seconds(static_cast<int>(SendRate::kNoiseHalfLife))), 1.0 / 32, 0.001);
-  EXPECT_EQ(answers(100, 10), 0);  // 10%: below 2 * 1/16 + the margin
+  EXPECT_EQ(answers(rate, now, 100, 10), 0);  // 10%: below 2 * 1/16 + the margin
   now += std::chrono::seconds(static_cast<int>(3 * SendRate::kNoiseHalfLife));
-  EXPECT_GE(answers(100, 10), 1);
+  EXPECT_GE(answers(rate, now, 100, 10), 1);
 }
 
 // The same share of 429s with no noise learned cuts.
@@ -214,16 +204,7 @@ TEST(SendRate, TheSameShareWithoutNoiseCuts) {
   history(rate, 2000, 400, t0);
   for (int i = 0; i < 8; ++i) rate.throttled(t0 + 1ms * i, t0 + 1s, 0);
   TimePoint now = t0 + 1s;
-  int cuts = 0;
-  for (int i = 0; i < 300; ++i, now += 3ms) {
-    rate.sent(now);
-    if (i % 10 == 9) {
-      cuts += rate.throttled(now, now + 1s, 0).cut ? 1 : 0;
-    } else {
-      rate.answered(now, true);
-    }
-  }
-  EXPECT_GE(cuts, 1);
+  EXPECT_GE(answers(rate, now, 300, 10), 1);
 }
 
 // An idle client does not drift: the curve waits while the pace is not in use, so a burst

@@ -1,10 +1,9 @@
 // opsmeter::Client: composes its parts (client_impl.hpp) and answers the public calls; after
 // fork() they go to the child's fresh client (Impl::live()). The lifecycle (flush, shutdown,
 // exit, fork) is in client_lifecycle.cpp.
-#include <random>
-
 #include "delivery/client_impl.hpp"
 
+#include "base/random.hpp"
 #include "base/text.hpp"
 #include "delivery/client_access.hpp"
 #include "delivery/workspace.hpp"
@@ -28,7 +27,7 @@ Client::Impl::Impl(Options options, const detail::InternalOptions& internal)
       gate_(config_.options.max_in_flight, shared_.admission.paused_until_ns, shared_.unreachable,
             detail::ProbeBackoff{config_.options.outage_probe.min, config_.options.outage_probe.max},
             detail::RateConfig{config_.options.rate.decrease, config_.options.rate.growth,
-                               config_.options.rate.min_send_rate, std::random_device{}()}) {
+                               config_.options.rate.min_send_rate, detail::random_seed()}) {
   for (const std::string& warning : config_.warnings) logger_.log(LogLevel::kWarn, warning);
   disabled_reason_ = config_.disabled_reason;
   if (disabled_reason_.empty()) disabled_reason_ = detail::ensure_curl_global_init();

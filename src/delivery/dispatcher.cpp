@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "base/random.hpp"
 #include "delivery/posture.hpp"
 
 namespace opsmeter::detail {
@@ -30,7 +31,7 @@ Dispatcher::Dispatcher(const Config& config, SharedState& shared, Transport& tra
       accounting_(accounting),
       preparer_(config.options),
       clock_(clock),
-      rng_(std::random_device{}()),
+      rng_(random_seed()),
       in_flight_(std::max(config.options.max_in_flight, config.options.max_streams)),
       retry_capacity_(std::max<std::size_t>(64, 4 * in_flight_.size())) {
   if (spool != nullptr && spool->enabled()) spool_.emplace(*spool, shared_, accounting_, preparer_);

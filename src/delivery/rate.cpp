@@ -6,6 +6,8 @@
 #include <bitset>
 #include <cmath>
 
+#include "base/random.hpp"
+
 namespace opsmeter::detail {
 namespace {
 
@@ -91,10 +93,7 @@ double SendRate::noise(TimePoint now) const noexcept {
 }
 
 double SendRate::draw_cost() noexcept {
-  std::uint64_t z = (seed_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
+  const std::uint64_t z = mix64(seed_ += 0x9e3779b97f4a7c15ULL);  // SplitMix64
   const double u = (static_cast<double>(z >> 11) + 0.5) * 0x1p-53;  // in (0, 1)
   return (1 - kSpread) + kSpread * std::min(8.0, -std::log(u));      // an exponential, capped
 }

@@ -4,17 +4,16 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <tuple>
+
+#include "base/random.hpp"
 
 namespace opsmeter::detail::spool_files {
 
@@ -62,14 +61,8 @@ std::string writer_name(long long ms, std::uint64_t sequence) {
 }
 
 std::string random_tag() {
-  static std::atomic<std::uint64_t> counter{0};
-  std::uint64_t bits = 0;
-  if (getrandom(&bits, sizeof bits, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof bits)) {
-    bits = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-           (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL) ^ static_cast<std::uint64_t>(getpid());
-  }
   char tag[17];
-  std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(bits));
+  std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(random_seed()));
   return tag;
 }
 

@@ -13,10 +13,13 @@
 #include <cstring>
 #include <mutex>
 
+#include "base/random.hpp"
 #include "base/text.hpp"
 
 namespace opsmeter {
 namespace {
+
+using detail::mix64;  // a bijection, so distinct counters give distinct ids
 
 // Bumped in the child after fork() so that threads reseed instead of repeating the parent's ids.
 std::atomic<std::uint64_t> g_fork_generation{0};
@@ -33,13 +36,6 @@ bool fill_random(void* buffer, std::size_t size) noexcept {
   }
   if (filled == size) return true;
   return RAND_bytes(bytes, static_cast<int>(size)) == 1;
-}
-
-// SplitMix64's finaliser: a bijection on 64-bit values, so distinct counters give distinct ids.
-std::uint64_t mix64(std::uint64_t z) noexcept {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
 }
 
 struct ThreadIdState {

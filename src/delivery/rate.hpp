@@ -65,11 +65,11 @@ class SendRate {
   static constexpr double kStartShare = 0.25;
   static constexpr double kMinShare = 0.08;  // the least share of 429s that cuts
   static constexpr double kNoiseMargin = 0.03;
-  static constexpr Millis kCalm{30000};
-  static constexpr double kAdditiveFloor = 7.0;  // requests/s per s
-  static constexpr double kSpread = 0.5;
+  static constexpr Millis kCalm{30000};      // pacing ends when not in use for this long
+  static constexpr double kAdditiveFloor = 7.0;   // the climb's least slope, requests/s per s
+  static constexpr double kBackWithin = 3.0;      // s: the climb back, for a large W_max
   static constexpr double kNoiseHalfLife = 10.0;  // s
-  static constexpr double kBackWithin = 3.0;    // s      // pacing ends when not in use for this long
+  static constexpr double kSpread = 0.5;          // the random share of each paced gap
 
   explicit SendRate(RateConfig config = {}) noexcept : config_(config), seed_(config.seed) {}
 
@@ -134,15 +134,15 @@ class SendRate {
   double growth_ = 0;       // the cubic probe's scale now (config_.growth, less for a stable limit)
   TimePoint origin_{};      // the climb's t = 0 (moved on while sends do not use the pace)
   TimePoint updated_at_{};
-  TimePoint measure_from_{};
-  TimePoint binding_at_{};  // when sends last used the whole pace  // accepted_since_cut_ counts from here
+  TimePoint measure_from_{};  // accepted_since_cut_ counts from here
+  TimePoint binding_at_{};  // when sends last used the whole pace
   bool ramp_ = false;       // growing from a lower bound (see grow())
   double ramp_from_ = 0;
   bool any_sent_ = false;
   TimePoint last_sent_{};
   TimePoint busy_since_{};  // the first send after a gap of a second or more
   double tokens_ = 0;
-  std::uint64_t seed_ = 0;  // splitmix64 state for the gaps
+  std::uint64_t seed_ = 0;  // SplitMix64 state for the gaps
   double cost_ = 1.0;       // tokens the next paced send takes
   TimePoint refilled_at_{};
 };

@@ -56,6 +56,13 @@ struct Server {
   }
 };
 
+// One more in the 2-second period holding `now`.
+void count_per_2s(std::vector<std::uint32_t>& counts, TimePoint now) {
+  const auto period = static_cast<std::size_t>(secs(now - t0) / 2);
+  if (counts.size() <= period) counts.resize(period + 1);
+  ++counts[period];
+}
+
 // One client, as the dispatcher drives its gate: due retries first, then new records; a 429's
 // record waits for its own window; answers arrive `latency` after the send.
 struct SimClient {
@@ -70,14 +77,14 @@ struct SimClient {
   std::vector<Flight> in_flight;
   std::vector<TimePoint> retries;  // not_before of each record waiting after a 429
   std::mt19937_64 rng;
-  std::size_t delivered = 0, total = 0, answered_ = 0, refused_ = 0;
-  bool jitter_ = std::getenv("OPSMETER_SIM_JITTER") != nullptr;
+  std::size_t delivered = 0, total = 0, answered = 0, refused = 0;
+  bool jitter = std::getenv("OPSMETER_SIM_JITTER") != nullptr;
   TimePoint done_at{};
   double max_limit = 0;
   int holds = 0, cuts = 0, throttle_starts = 0;
   std::vector<std::pair<TimePoint, double>> cut_log;  // (when, the pace it set)
-  std::vector<std::uint32_t> per_2s;  // deliveries per 2 s
-  std::vector<std::uint32_t> refused_2s;
+  std::vector<std::uint32_t> per_2s;      // deliveries per 2 s
+  std::vector<std::uint32_t> refused_2s;  // 429s per 2 s
 
   // As the dispatcher makes it: 4 in flight (HTTP/1.1), then what the transport carries.
   SimClient(std::size_t max_in_flight, std::uint64_t seed)
@@ -93,26 +100,17 @@ struct SimClient {
       }
       const bool ok = it->ok;
       it = in_flight.erase(it);
-      ++answered_;
-      if (!ok) {
-        ++refused_;
-        const auto second = static_cast<std::size_t>(secs(now - t0) / 2);
-        if (refused_2s.size() <= second) refused_2s.resize(second + 1);
-        ++refused_2s[second];
-      }
+      ++answered;
+      count_per_2s(ok ? per_2s : refused_2s, now);
       if (ok) {
         ++delivered;
-        {
-          const auto second = static_cast<std::size_t>(secs(now - t0) / 2);
-          if (per_2s.size() <= second) per_2s.resize(second + 1);
-          ++per_2s[second];
-        }
         gate.rate_answer(now, true);
         if (delivered == total) done_at = now;
         continue;
       }
-      const double jitter = std::uniform_real_distribution<double>(0, 1)(rng);
-      const Decision d = decide(AttemptOutcome{429, TransportError::kNone, 1000ms}, 1, now, PolicyConfig{}, jitter);
+      ++refused;
+      const double draw = std::uniform_real_distribution<double>(0, 1)(rng);
+      const Decision d = decide(AttemptOutcome{429, TransportError::kNone, 1000ms}, 1, now, PolicyConfig{}, draw);
       const ThrottleEvents e = gate.throttle(d.not_before, now, in_flight.size());
       holds += e.hold_started ? 1 : 0;
       throttle_starts += e.throttling_started ? 1 : 0;
@@ -136,7 +134,7 @@ struct SimClient {
       max_limit = std::max(max_limit, gate.send_rate_limit());
       // OPSMETER_SIM_JITTER=1: each answer takes between half and one and a half times the
       // link's latency (the rows are specified without it; the fleet is checked with both).
-      const auto took = jitter_ ? std::chrono::duration_cast<Clock::duration>(
+      const auto took = jitter ? std::chrono::duration_cast<Clock::duration>(
                                       latency * std::uniform_real_distribution<double>(0.5, 1.5)(rng))
                                 : Clock::duration(latency);
       in_flight.push_back(Flight{now + took, server.accept(now + took / 2)});
@@ -317,17 +315,18 @@ TEST_P(RateSim, EightClientsShareABucket) {
     const std::string name = "8 clients, fleet " + std::to_string(fleet);
     report(name.c_str(), r, *clients[0]);
     if (std::getenv("OPSMETER_SIM_TRACE")) {
+      const bool cuts = std::getenv("OPSMETER_SIM_TRACE_CUTS") != nullptr;
       for (std::size_t i = 0; i < clients.size(); ++i) {
-        std::printf("    %zu/%zu 429  ", clients[i]->refused_, clients[i]->answered_);
+        std::printf("    %zu/%zu 429  ", clients[i]->refused, clients[i]->answered);
         std::printf("    drained at %.2f s, %d cuts, noise %.3f, max pace %.0f\n", r.drained[i], clients[i]->cuts,
                     clients[i]->gate.noise(), clients[i]->max_limit);
-        if (std::getenv("OPSMETER_SIM_TRACE_CUTS")) {
+        if (cuts) {
           for (const auto& [when, pace] : clients[i]->cut_log) std::printf("      cut at %.3f s to %.1f/s\n", secs(when - t0), pace);
         }
         std::printf("     ");
         for (std::uint32_t n : clients[i]->per_2s) std::printf(" %3u", n / 2);
         std::printf("\n");
-        if (std::getenv("OPSMETER_SIM_TRACE_CUTS")) {
+        if (cuts) {
           std::printf("     ");
           for (std::uint32_t n : clients[i]->refused_2s) std::printf(" %3u", n);
           std::printf("\n");

@@ -57,6 +57,18 @@ class CurlLibrary {
     return curl_easy_getinfo(e, i, out);
   }
 
+  // The request URL parsed once, for CURLOPT_CURLU (libcurl then does not parse it again for
+  // each transfer); null when libcurl cannot parse it here.
+  virtual CURLU* url_parse(const char* url) {
+    CURLU* handle = curl_url();
+    if (handle && curl_url_set(handle, CURLUPART_URL, url, 0) != CURLUE_OK) {
+      curl_url_cleanup(handle);
+      handle = nullptr;
+    }
+    return handle;
+  }
+  virtual void url_cleanup(CURLU* handle) { curl_url_cleanup(handle); }
+
   virtual CURLM* multi_init() { return curl_multi_init(); }
   virtual CURLMcode multi_cleanup(CURLM* m) { return curl_multi_cleanup(m); }
   virtual CURLMcode multi_setopt_long(CURLM* m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }

@@ -4,7 +4,7 @@
 //
 // Everything libcurl would look up per transfer is fixed once per easy handle: the proxy and
 // no_proxy (an empty proxy string tells libcurl not to read the environment), the headers, the
-// TLS settings. Easy handles are made once per in-flight slot and reused; the multi handle
+// TLS settings, and the URL, parsed once into a URL handle all of them share (CURLOPT_CURLU). Easy handles are made once per in-flight slot and reused; the multi handle
 // keeps the connections and the DNS cache across transfers.
 #include "transport/curl_transport.hpp"
 
@@ -129,6 +129,7 @@ class CurlTransport final : public Transport {
       error = "could not build request headers";
       return;
     }
+    url_ = curl_.url_parse(settings_.url.c_str());  // null: each transfer parses CURLOPT_URL
     // The HTTP/1.1 slots now, so that a configuration error shows at once; those only HTTP/2
     // uses (max_streams), on their first use.
     slots_.resize(std::max(settings_.max_in_flight, settings_.max_streams));
@@ -149,6 +150,7 @@ class CurlTransport final : public Transport {
     }
     if (multi_) curl_.multi_cleanup(multi_);
     curl_.slist_free_all(headers_);
+    if (url_) curl_.url_cleanup(url_);  // after the handles that read it
   }
 
   bool start(std::uint64_t token, const std::string& body, bool fresh_connection) override {
@@ -298,7 +300,7 @@ class CurlTransport final : public Transport {
     const CURLcode common = set_connection_options(set, settings_);
     if (common != CURLE_OK) return common;
     const CURLcode codes[] = {
-        set(CURLOPT_URL, settings_.url.c_str()),
+        url_ ? set(CURLOPT_CURLU, url_) : set(CURLOPT_URL, settings_.url.c_str()),
         set(CURLOPT_POST, 1L),
         set(CURLOPT_HTTPHEADER, headers_),
         set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS)),
@@ -370,6 +372,7 @@ class CurlTransport final : public Transport {
   Sockets sockets_;  // before slots_: their callbacks point at it
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
+  CURLU* url_ = nullptr;     // settings_.url parsed once; every handle reads it (read-only)
   std::vector<Slot> slots_;  // sized once; the handles' callbacks point into it
   bool added_since_perform_ = false;
   bool multiplexing_ = false;  // the latest answer came over HTTP/2

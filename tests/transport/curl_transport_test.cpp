@@ -1,11 +1,13 @@
 // The libcurl transport alone, through the thin CurlLibrary seam: libcurl runs for real over
 // loopback against the mock ingest server, and the seam makes one call fail (a setopt, an
 // add_handle) or counts calls, so the transport's own error paths run: set-up failures, a
-// transfer that fails to start, and shutdown with transfers in flight.
+// transfer that fails to start, shutdown with transfers in flight, and a URL parsed once for
+// every handle (or, when libcurl cannot parse it ahead, by each transfer).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -40,7 +42,16 @@ class ScriptedCurl final : public CurlLibrary {
   }
   CURLcode easy_setopt_pointer(CURL* e, CURLoption o, const void* v) override {
     if (o == fail_option) return CURLE_UNKNOWN_OPTION;
+    ++pointer_options[o];
     return CurlLibrary::easy_setopt_pointer(e, o, v);
+  }
+  CURLU* url_parse(const char* url) override {
+    ++url_parses;
+    return fail_url_parse ? nullptr : CurlLibrary::url_parse(url);
+  }
+  void url_cleanup(CURLU* handle) override {
+    ++url_cleanups;
+    CurlLibrary::url_cleanup(handle);
   }
   CURLMcode multi_setopt_long(CURLM* m, CURLMoption o, long v) override {
     if (fail_multi_setopt) return CURLM_UNKNOWN_OPTION;
@@ -73,12 +84,16 @@ class ScriptedCurl final : public CurlLibrary {
   bool fail_multi_setopt = false;
   bool fail_headers = false;
   int failing_adds = 0;  // this many multi_add_handle() calls fail
+  bool fail_url_parse = false;
 
   int easy_inits = 0;
   int easy_cleanups = 0;
   int multi_cleanups = 0;
   int adds = 0;
   int removes = 0;
+  int url_parses = 0;
+  int url_cleanups = 0;
+  std::map<CURLoption, int> pointer_options;  // how often each pointer option was set
 };
 
 class CurlTransportTest : public ::testing::Test {
@@ -231,6 +246,49 @@ TEST_F(CurlTransportTest, AbortWithTransfersInFlightReportsEachOnceAndReleasesEv
     EXPECT_EQ(again.size(), 1u);
   }
   server.clear_faults();
+  expect_released();
+}
+
+// The URL is parsed once, every easy handle reads that one URL handle (CURLOPT_CURLU), and it
+// is released with the transport.
+TEST_F(CurlTransportTest, TheUrlIsParsedOnceForEveryHandle) {
+  MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  std::string error;
+  {
+    auto transport = make(settings(server.base_url(), 3), error);
+    ASSERT_NE(transport, nullptr) << error;
+    for (std::uint64_t token = 0; token < 3; ++token) ASSERT_TRUE(transport->start(token, body_, false));
+    const std::vector<HttpResult> done = results(*transport, 3);
+    ASSERT_EQ(done.size(), 3u);
+    for (const HttpResult& r : done) EXPECT_EQ(r.http_status, 200) << r.error_text;
+    EXPECT_EQ(server.request_count(), 3u);
+    EXPECT_EQ(curl_.url_parses, 1);
+    EXPECT_EQ(curl_.pointer_options[CURLOPT_CURLU], 3);
+    EXPECT_EQ(curl_.pointer_options[CURLOPT_URL], 0);
+    EXPECT_EQ(curl_.url_cleanups, 0);
+  }
+  EXPECT_EQ(curl_.url_cleanups, 1);
+  expect_released();
+}
+
+// A URL libcurl cannot parse ahead goes to each handle as text (CURLOPT_URL), as before.
+TEST_F(CurlTransportTest, AUrlNotParsedAheadIsGivenAsText) {
+  MockIngestServer server;
+  ASSERT_TRUE(server.start()) << server.last_error();
+  curl_.fail_url_parse = true;
+  std::string error;
+  {
+    auto transport = make(settings(server.base_url(), 2), error);
+    ASSERT_NE(transport, nullptr) << error;
+    ASSERT_TRUE(transport->start(1, body_, false));
+    const std::vector<HttpResult> done = results(*transport, 1);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].http_status, 200) << done[0].error_text;
+    EXPECT_EQ(curl_.pointer_options[CURLOPT_CURLU], 0);
+    EXPECT_EQ(curl_.pointer_options[CURLOPT_URL], 2);
+  }
+  EXPECT_EQ(curl_.url_cleanups, 0);
   expect_released();
 }
 

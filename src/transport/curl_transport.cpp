@@ -4,8 +4,9 @@
 //
 // Everything libcurl would look up per transfer is fixed once per easy handle: the proxy and
 // no_proxy (an empty proxy string tells libcurl not to read the environment), the headers, the
-// TLS settings, and the URL, parsed once into a URL handle all of them share (CURLOPT_CURLU). Easy handles are made once per in-flight slot and reused; the multi handle
-// keeps the connections and the DNS cache across transfers.
+// TLS settings, and the URL, parsed once into a URL handle all of them share (CURLOPT_CURLU).
+// Easy handles are made once per in-flight slot and reused; the multi handle keeps the
+// connections and the DNS cache across transfers.
 #include "transport/curl_transport.hpp"
 
 #include <strings.h>

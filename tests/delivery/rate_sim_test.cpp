@@ -56,6 +56,12 @@ struct Server {
   }
 };
 
+// How many runs the environment variable `name` asks for: at least one.
+std::uint64_t runs_from(const char* name) {
+  const char* value = std::getenv(name);
+  return std::max<std::uint64_t>(1, value ? std::strtoull(value, nullptr, 10) : 1);
+}
+
 // One more in the 2-second period holding `now`.
 void count_per_2s(std::vector<std::uint32_t>& counts, TimePoint now) {
   const auto period = static_cast<std::size_t>(secs(now - t0) / 2);
@@ -135,8 +141,8 @@ struct SimClient {
       // OPSMETER_SIM_JITTER=1: each answer takes between half and one and a half times the
       // link's latency (the rows are specified without it; the fleet is checked with both).
       const auto took = jitter ? std::chrono::duration_cast<Clock::duration>(
-                                      latency * std::uniform_real_distribution<double>(0.5, 1.5)(rng))
-                                : Clock::duration(latency);
+                                     latency * std::uniform_real_distribution<double>(0.5, 1.5)(rng))
+                               : Clock::duration(latency);
       in_flight.push_back(Flight{now + took, server.accept(now + took / 2)});
     }
   }
@@ -268,9 +274,8 @@ TEST_P(RateSim, BucketAfterAQuietPeriod) {
 // OPSMETER_SIM_DRAWS=N runs it with N draws of the noise and of the client's gaps.
 TEST_P(RateSim, BucketWithRandom429s) {
   if (!std::getenv("OPSMETER_SIM_KNOWN_GAPS")) GTEST_SKIP() << "a known gap (see the comment above)";
-  const char* runs = std::getenv("OPSMETER_SIM_DRAWS");
-  const std::uint64_t count = runs ? std::strtoull(runs, nullptr, 10) : 1;
-  for (std::uint64_t draw = 0; draw < std::max<std::uint64_t>(1, count); ++draw) {
+  const std::uint64_t draws = runs_from("OPSMETER_SIM_DRAWS");
+  for (std::uint64_t draw = 0; draw < draws; ++draw) {
     Server server;
     server.rate_at = [](double) { return 500.0; };
     server.noise = 0.05;
@@ -303,9 +308,8 @@ TEST_P(RateSim, BucketRateHalvesMidRun) {
 // deliveries and 429s per 2 s (and its cuts). One fleet is the suite's row; docs/benchmarks.md
 // has 50 of each kind.
 TEST_P(RateSim, EightClientsShareABucket) {
-  const char* fleets = std::getenv("OPSMETER_SIM_FLEETS");
-  const std::uint64_t count = fleets ? std::strtoull(fleets, nullptr, 10) : 1;
-  for (std::uint64_t fleet = 0; fleet < std::max<std::uint64_t>(1, count); ++fleet) {
+  const std::uint64_t fleets = runs_from("OPSMETER_SIM_FLEETS");
+  for (std::uint64_t fleet = 0; fleet < fleets; ++fleet) {
     Server server;
     server.rate_at = [](double) { return 500.0; };
     std::mt19937_64 starts(fleet);
